@@ -1,0 +1,133 @@
+"""What a KPI family needs to aggregate: data, periods, groups and the cached MRR grid."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from ..dataset import Dataset
+from ..periods import Period
+from ..problems import Problem
+from ..snapshots import MrrGrid, mrr_grid
+
+ALL = "all"
+NO_VALUE = "(none)"
+
+
+@dataclass
+class Context:
+    dataset: Dataset
+    periods: list[Period]
+    by: str | None = None
+    options: dict = field(default_factory=dict)
+    grid: MrrGrid | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    # -- periods -----------------------------------------------------------------------------
+    @property
+    def period_labels(self) -> list[str]:
+        return [p.label for p in self.periods]
+
+    @cached_property
+    def groups(self) -> pd.Series:
+        """account_id -> group value for ``by`` (empty when there is no grouping)."""
+        if not self.by:
+            return pd.Series(dtype=object)
+        accounts = self.dataset.table("accounts")
+        values = accounts[self.by].astype(object).where(accounts[self.by].notna(), NO_VALUE)
+        if pd.api.types.is_datetime64_any_dtype(accounts[self.by]):
+            values = accounts[self.by].dt.strftime("%Y-%m-%d").fillna(NO_VALUE)
+        values = values.map(lambda v: str(v).strip() or NO_VALUE)
+        return pd.Series(values.to_numpy(), index=accounts["account_id"].to_numpy())
+
+    @cached_property
+    def group_labels(self) -> list[str]:
+        """``["all", <each group value sorted>]``."""
+        if not self.by:
+            return [ALL]
+        values = sorted(set(self.groups.tolist()) | {NO_VALUE}, key=lambda v: (v == NO_VALUE, v))
+        return [ALL] + values
+
+    def index(self) -> pd.MultiIndex:
+        return pd.MultiIndex.from_product([self.period_labels, self.group_labels], names=["period", "group"])
+
+    def group_codes(self, account_ids) -> np.ndarray:
+        """Position in ``group_labels[1:]`` of each account's group (accounts unknown to the
+        accounts table fall into ``(none)``); empty array semantics when not grouping."""
+        labels = self.group_labels[1:]
+        if not labels:
+            return np.full(len(account_ids), -1)
+        lookup = {v: i for i, v in enumerate(labels)}
+        values = pd.Series(self.groups).reindex(pd.Index(account_ids)).fillna(NO_VALUE)
+        return values.map(lookup).to_numpy(dtype=int)
+
+    # -- aggregation helpers -----------------------------------------------------------------
+    def sum_by_group(self, values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Sum an accounts x P array into (1 + n_groups) x P: row 0 is ``all``.
+
+        NaN in a column (unknown snapshot) makes that column NaN for every group.
+        """
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 1:
+            values = values[:, None]
+        unknown = np.isnan(values).all(axis=0) if len(values) else np.zeros(values.shape[1], bool)
+        filled = np.nan_to_num(values, nan=0.0)
+        total = filled.sum(axis=0, keepdims=True)
+        n_groups = len(self.group_labels) - 1
+        if n_groups:
+            onehot = sparse.csr_matrix(
+                (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes)))
+            per_group = np.asarray(onehot @ filled)
+            out = np.vstack([total, per_group])
+        else:
+            out = total
+        out[:, unknown] = np.nan
+        return out
+
+    def frame_from_blocks(self, blocks: dict[str, np.ndarray]) -> pd.DataFrame:
+        """Columns of (1 + n_groups) x P arrays -> DataFrame indexed by (period, group)."""
+        idx = self.index()
+        data = {name: np.asarray(arr).T.reshape(-1) for name, arr in blocks.items()}
+        return pd.DataFrame(data, index=idx)
+
+    def period_positions(self, dates: pd.Series) -> np.ndarray:
+        """Period position of each timestamp (-1 when outside every period)."""
+        starts = np.array([p.start.value for p in self.periods], dtype="int64")
+        ends = np.array([p.end.value for p in self.periods], dtype="int64")
+        values = pd.to_datetime(dates).to_numpy(dtype="datetime64[ns]").astype("int64")
+        pos = np.searchsorted(starts, values, side="right") - 1
+        ok = (pos >= 0) & ~pd.isna(dates).to_numpy()
+        pos = np.where(ok, pos, 0)
+        ok &= values < ends[pos] if len(ends) else ok
+        return np.where(ok, pos, -1)
+
+    def aggregate_events(self, frame: pd.DataFrame, date_column: str, **aggs) -> pd.DataFrame:
+        """Named aggregations of event rows per (period, group), e.g.
+        ``ctx.aggregate_events(tickets, "created_at", tickets=("account_id", "size"))``.
+
+        Combinations without rows get NaN (callers fill counts with 0 where that is right).
+        """
+        pos = self.period_positions(frame[date_column])
+        keep = pos >= 0
+        work = frame.loc[keep].copy()
+        work["period"] = np.asarray(self.period_labels, dtype=object)[pos[keep]] if keep.any() else []
+        parts = [work.groupby("period").agg(**aggs).assign(group=ALL).set_index("group", append=True)]
+        if self.by:
+            work["group"] = np.asarray(self.group_labels[1:], dtype=object)[self.group_codes(work["account_id"])] \
+                if len(work) else []
+            parts.append(work.groupby(["period", "group"]).agg(**aggs))
+        out = pd.concat(parts) if parts else pd.DataFrame()
+        return out.reindex(self.index())
+
+    def accounts_frame(self) -> pd.DataFrame:
+        return self.dataset.table("accounts")
+
+
+def build_grid(ctx: Context) -> None:
+    if ctx.grid is None and ctx.dataset.has_revenue:
+        grid, problems = mrr_grid(ctx.dataset, extend_to=ctx.periods[-1].end if ctx.periods else None)
+        ctx.grid = grid
+        ctx.problems.extend(problems)

@@ -1,0 +1,361 @@
+"""Revenue and logo KPIs from MRR snapshots (DESIGN.md, "KPI definitions").
+
+Everything is computed on the accounts x instants grid: the start and end snapshots of every
+period are two columns per period, movements are element-wise masks, and group sums are one
+sparse matrix product. No Python loop per account.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..periods import add_months
+from .context import Context
+from .registry import REVENUE, family, kpi, safe_div
+
+MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churned")
+MOVEMENT_ORDER = MOVEMENTS + ("extension", "flat", "inactive")
+
+
+def _snapshots(ctx: Context, instants: list[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MRR, billing interval and 'paid before' of every account at each instant (accounts x P)."""
+    grid = ctx.grid
+    idx = np.array([grid.index_of(t) for t in instants], dtype=int)
+    known = idx >= 0
+    safe = np.where(known, idx, 0)
+    mrr = grid.mrr[:, safe].copy()
+    mrr[:, ~known] = np.nan
+    interval = grid.interval[:, safe]
+    paid_before = grid.ever_paid_before()[:, safe]
+    # before the grid's first instant nothing was paid; after its end the grid cannot say
+    return mrr, interval, paid_before
+
+
+def classify(start: np.ndarray, end: np.ndarray, paid_before: np.ndarray,
+             interval_start: np.ndarray, interval_end: np.ndarray) -> dict[str, np.ndarray]:
+    """Element-wise movement masks and amounts between two snapshots (any shape)."""
+    s = np.nan_to_num(start, nan=0.0)
+    e = np.nan_to_num(end, nan=0.0)
+    active_s, active_e = s > 0, e > 0
+    new = ~active_s & active_e & ~paid_before
+    react = ~active_s & active_e & paid_before
+    expansion = active_s & active_e & (e > s)
+    contraction = active_s & active_e & (e < s)
+    extension = contraction & (interval_end > interval_start) & (interval_start > 0)
+    churned = active_s & ~active_e
+    return {
+        "active_s": active_s, "active_e": active_e, "s": s, "e": e,
+        "new": new, "reactivation": react, "expansion": expansion, "contraction": contraction,
+        "extension": extension, "churned": churned,
+    }
+
+
+@family("revenue", needs=(REVENUE,), label="Revenue and logos")
+def aggregate_revenue(ctx: Context) -> pd.DataFrame:
+    grid = ctx.grid
+    starts = [p.start for p in ctx.periods]
+    ends = [p.end for p in ctx.periods]
+    s_mrr, s_int, paid = _snapshots(ctx, starts)
+    e_mrr, e_int, _ = _snapshots(ctx, ends)
+    unknown = np.isnan(s_mrr).all(axis=0) | np.isnan(e_mrr).all(axis=0)
+    m = classify(s_mrr, e_mrr, paid, s_int, e_int)
+    s, e = m["s"], m["e"]
+    codes = ctx.group_codes(grid.accounts)
+
+    def total(x):
+        arr = np.asarray(x, dtype=float).copy()
+        arr[:, unknown] = np.nan
+        return ctx.sum_by_group(arr, codes)
+
+    blocks = {
+        "start_mrr": total(np.where(m["active_s"], s, 0)),
+        "mrr": total(e),
+        "new_mrr": total(np.where(m["new"], e, 0)),
+        "reactivation_mrr": total(np.where(m["reactivation"], e, 0)),
+        "expansion_mrr": total(np.where(m["expansion"], e - s, 0)),
+        "contraction_mrr": total(np.where(m["contraction"], s - e, 0)),
+        "extension_mrr": total(np.where(m["extension"], s - e, 0)),
+        "churned_mrr": total(np.where(m["churned"], s, 0)),
+        "retained_mrr": total(np.where(m["active_s"], e, 0)),
+        "grr_mrr": total(np.where(m["active_s"], np.minimum(s, e), 0)),
+        "logos_start": total(m["active_s"]),
+        "active_accounts": total(m["active_e"]),
+        "logos_churned": total(m["churned"]),
+        "logos_new": total(m["new"]),
+        "logos_reactivated": total(m["reactivation"]),
+    }
+    # 12-month retention: the snapshot a year before the period's end against the end
+    y_mrr, _, _ = _snapshots(ctx, [add_months(t, -12) for t in ends])
+    y = np.nan_to_num(y_mrr, nan=0.0)
+    y_unknown = np.isnan(y_mrr).all(axis=0) | unknown
+    for name, arr in (("start_mrr_12m", np.where(y > 0, y, 0)), ("retained_mrr_12m", np.where(y > 0, e, 0)),
+                      ("grr_mrr_12m", np.where(y > 0, np.minimum(y, e), 0))):
+        arr = arr.astype(float)
+        arr[:, y_unknown] = np.nan
+        blocks[name] = ctx.sum_by_group(arr, codes)
+    blocks["trailing_churn"] = _trailing_monthly_churn(ctx, codes, ends)
+    frame = ctx.frame_from_blocks(blocks)
+    frame["mean_cac"] = _mean_cac(ctx)
+    return frame
+
+
+def _trailing_monthly_churn(ctx: Context, codes: np.ndarray, ends: list[pd.Timestamp]) -> np.ndarray:
+    """Mean monthly logo churn rate over the (up to) 12 months ending at each period end."""
+    grid = ctx.grid
+    mrr = grid.mrr
+    active = np.nan_to_num(mrr, nan=0.0) > 0
+    month_known = ~(np.isnan(mrr[:, :-1]).all(axis=0) | np.isnan(mrr[:, 1:]).all(axis=0)) if mrr.shape[1] > 1 \
+        else np.zeros(0, bool)
+    start_counts = ctx.sum_by_group(active[:, :-1], codes)  # groups x months (month i: instant i -> i+1)
+    churn_counts = ctx.sum_by_group(active[:, :-1] & ~active[:, 1:], codes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = churn_counts / start_counts
+    rates[:, ~month_known] = np.nan
+    rates[~np.isfinite(rates)] = np.nan
+    first_month = max(grid.first_month, grid.instants[0])
+    out = np.full((rates.shape[0], len(ends)), np.nan)
+    for j, end in enumerate(ends):
+        hi = grid.index_of(end)  # months [hi-12, hi) end at instant `end`
+        if hi <= 0:
+            continue
+        lo = max(0, hi - 12, grid.index_of(first_month))
+        window = rates[:, lo:hi]
+        counted = np.isfinite(window).sum(axis=1)
+        total = np.where(np.isfinite(window), window, 0.0).sum(axis=1)
+        out[:, j] = np.where(counted > 0, total / np.maximum(counted, 1), np.nan)
+    return out
+
+
+def _mean_cac(ctx: Context) -> np.ndarray:
+    accounts = ctx.dataset.table("accounts")
+    idx = ctx.index()
+    if "cac" not in accounts or accounts["cac"].notna().sum() == 0:
+        return np.full(len(idx), np.nan)
+    per_group = {"all": accounts["cac"].mean()}
+    if ctx.by:
+        codes = ctx.group_codes(accounts["account_id"])
+        labels = np.asarray(ctx.group_labels[1:], dtype=object)
+        per_group.update(accounts["cac"].groupby(labels[codes]).mean().to_dict())
+    return np.array([per_group.get(g, np.nan) for _, g in idx], dtype=float)
+
+
+# -- KPIs: each a registry entry next to its formula ---------------------------------------------
+def _col(name):
+    return lambda a: a[name]
+
+
+def _movement_kpi(name: str, label: str, formula: str, direction: str | None):
+    kpi(name, label=label, unit="currency", family="revenue", formula=formula, direction=direction)(_col(name))
+
+
+kpi("mrr", label="MRR", unit="currency", family="revenue", direction="higher", headline=True,
+    formula="Sum of every account's MRR at the end of the period")(_col("mrr"))
+
+
+@kpi("arr", label="ARR", unit="currency", family="revenue", direction="higher", headline=True,
+     formula="12 x MRR at the end of the period")
+def arr(a):
+    return a["mrr"] * 12
+
+
+kpi("active_accounts", label="Active accounts", unit="count", family="revenue", direction="higher",
+    formula="Accounts with MRR > 0 at the end of the period")(_col("active_accounts"))
+_movement_kpi("new_mrr", "New MRR", "End MRR of accounts at 0 at the start that never paid before", "higher")
+_movement_kpi("reactivation_mrr", "Reactivation MRR",
+              "End MRR of accounts at 0 at the start that had paid before", "higher")
+_movement_kpi("expansion_mrr", "Expansion MRR",
+              "Increase of accounts active at both ends whose MRR went up (end - start)", "higher")
+_movement_kpi("contraction_mrr", "Contraction MRR",
+              "Decrease of accounts active at both ends whose MRR went down (start - end)", "lower")
+_movement_kpi("extension_mrr", "Extension MRR",
+              "Contraction of accounts that moved to a longer billing period (e.g. monthly -> annual); "
+              "part of contraction MRR, shown separately", None)
+_movement_kpi("churned_mrr", "Churned MRR", "Start MRR of accounts active at the start and at 0 at the end", "lower")
+
+
+@kpi("net_new_mrr", label="Net new MRR", unit="currency", family="revenue", direction="higher",
+     formula="new + reactivation + expansion - contraction - churned MRR (= end MRR - start MRR)")
+def net_new_mrr(a):
+    return a["new_mrr"] + a["reactivation_mrr"] + a["expansion_mrr"] - a["contraction_mrr"] - a["churned_mrr"]
+
+
+kpi("logos_start", label="Accounts at start", unit="count", family="revenue",
+    formula="Accounts with MRR > 0 at the start of the period")(_col("logos_start"))
+kpi("logos_churned", label="Churned accounts", unit="count", family="revenue", direction="lower",
+    formula="Accounts with MRR > 0 at the start and 0 at the end")(_col("logos_churned"))
+kpi("logos_new", label="New accounts", unit="count", family="revenue", direction="higher",
+    formula="Accounts at 0 at the start, > 0 at the end, that never paid before")(_col("logos_new"))
+kpi("logos_reactivated", label="Reactivated accounts", unit="count", family="revenue", direction="higher",
+    formula="Accounts at 0 at the start, > 0 at the end, that had paid before")(_col("logos_reactivated"))
+
+
+@kpi("logo_churn_rate", label="Logo churn", unit="fraction", family="revenue", direction="lower", target=0.05,
+     headline=True,
+     formula="Accounts active at the start and not at the end / accounts active at the start "
+             "(accounts that start within the period are ignored)")
+def logo_churn_rate(a):
+    return safe_div(a["logos_churned"], a["logos_start"])
+
+
+@kpi("logo_retention_rate", label="Logo retention", unit="fraction", family="revenue", direction="higher",
+     target=0.95, formula="1 - logo churn rate")
+def logo_retention_rate(a):
+    return 1 - logo_churn_rate(a)
+
+
+@kpi("logo_churn_rate_annualized", label="Logo churn (annualised)", unit="fraction", family="revenue",
+     direction="lower", formula="1 - (1 - monthly logo churn rate)^12; for quarters ^4, for years as is")
+def logo_churn_rate_annualized(a):
+    c = logo_churn_rate(a)
+    periods_per_year = a.attrs.get("periods_per_year", 12)
+    return 1 - (1 - c) ** periods_per_year
+
+
+@kpi("grr", label="Gross revenue retention", unit="fraction", family="revenue", direction="higher", target=0.99,
+     headline=True,
+     formula="Sum over accounts active at the start of min(end MRR, start MRR) / start MRR")
+def grr(a):
+    return safe_div(a["grr_mrr"], a["start_mrr"])
+
+
+@kpi("nrr", label="Net revenue retention", unit="fraction", family="revenue", direction="higher", target=1.0,
+     headline=True,
+     formula="End MRR of the accounts active at the start / their start MRR (new and reactivated excluded)")
+def nrr(a):
+    return safe_div(a["retained_mrr"], a["start_mrr"])
+
+
+@kpi("nrr_12m", label="NRR (12 months)", unit="fraction", family="revenue", direction="higher", target=1.0,
+     formula="MRR at the period end of the accounts active 12 months earlier / their MRR then")
+def nrr_12m(a):
+    return safe_div(a["retained_mrr_12m"], a["start_mrr_12m"])
+
+
+@kpi("grr_12m", label="GRR (12 months)", unit="fraction", family="revenue", direction="higher", target=0.9,
+     formula="Sum over accounts active 12 months before the period end of min(MRR at end, MRR then) / MRR then")
+def grr_12m(a):
+    return safe_div(a["grr_mrr_12m"], a["start_mrr_12m"])
+
+
+@kpi("gross_mrr_churn_rate", label="Gross MRR churn", unit="fraction", family="revenue", direction="lower",
+     target=0.01, formula="(churned + contraction MRR of the start accounts) / start MRR = 1 - GRR")
+def gross_mrr_churn_rate(a):
+    return safe_div(a["churned_mrr"] + a["contraction_mrr"], a["start_mrr"])
+
+
+@kpi("net_mrr_churn_rate", label="Net MRR churn", unit="fraction", family="revenue", direction="lower",
+     target=0.0, formula="1 - NRR (negative = net expansion, 'negative churn')")
+def net_mrr_churn_rate(a):
+    return 1 - nrr(a)
+
+
+@kpi("expansion_rate", label="Expansion rate", unit="fraction", family="revenue", direction="higher",
+     formula="Expansion MRR / start MRR")
+def expansion_rate(a):
+    return safe_div(a["expansion_mrr"], a["start_mrr"])
+
+
+@kpi("expansion_mrr_growth", label="Expansion MRR growth", unit="fraction", family="revenue", direction="higher",
+     formula="(expansion MRR - expansion MRR of the previous period) / expansion MRR of the previous period")
+def expansion_mrr_growth(a):
+    previous = a["expansion_mrr"].groupby(level="group", sort=False).shift(1)
+    return safe_div(a["expansion_mrr"] - previous, previous)
+
+
+@kpi("portfolio_growth", label="Portfolio growth", unit="currency", family="revenue", direction="higher",
+     formula="Expansion - contraction - churned MRR of the accounts active at the start")
+def portfolio_growth(a):
+    return a["expansion_mrr"] - a["contraction_mrr"] - a["churned_mrr"]
+
+
+@kpi("portfolio_growth_rate", label="Portfolio growth rate", unit="fraction", family="revenue",
+     direction="higher", formula="Portfolio growth / start MRR")
+def portfolio_growth_rate(a):
+    return safe_div(portfolio_growth(a), a["start_mrr"])
+
+
+@kpi("quick_ratio", label="SaaS quick ratio", unit="ratio", family="revenue", direction="higher", target=4.0,
+     formula="(new + expansion + reactivation MRR) / (contraction + churned MRR); empty when nothing was lost")
+def quick_ratio(a):
+    return safe_div(a["new_mrr"] + a["expansion_mrr"] + a["reactivation_mrr"],
+                    a["contraction_mrr"] + a["churned_mrr"])
+
+
+@kpi("arpa", label="ARPA", unit="currency", family="revenue", direction="higher",
+     formula="MRR / active accounts at the end of the period")
+def arpa(a):
+    return safe_div(a["mrr"], a["active_accounts"])
+
+
+@kpi("clv", label="Customer lifetime value", unit="currency", family="revenue", direction="higher",
+     formula="ARPA / monthly logo churn rate (mean of the trailing 12 months where available); "
+             "empty when churn is 0 (undefined, not infinite)")
+def clv(a):
+    return safe_div(arpa(a), a["trailing_churn"])
+
+
+@kpi("clv_cac_ratio", label="CLV : CAC", unit="ratio", family="revenue", direction="higher", target=3.0,
+     needs=("accounts",), formula="CLV / mean CAC of the group's accounts")
+def clv_cac_ratio(a):
+    return safe_div(clv(a), a["mean_cac"])
+
+
+# -- renewals ------------------------------------------------------------------------------------
+@family("renewals", needs=("renewals",), label="Renewals")
+def aggregate_renewals(ctx: Context) -> pd.DataFrame:
+    ren = ctx.dataset.table("renewals")
+    ren = ren.assign(_renewed=(ren["outcome"] == "renewed").astype(float),
+                     _closed=ren["outcome"].isin(["renewed", "churned"]).astype(float))
+    out = ctx.aggregate_events(ren, "renewal_date", renewals_renewed=("_renewed", "sum"),
+                               renewals_closed=("_closed", "sum"), renewals_due=("account_id", "size"))
+    return out.fillna(0.0)
+
+
+@kpi("renewal_rate", label="Renewal rate", unit="fraction", family="renewals", direction="higher", target=0.9,
+     formula="Renewals due in the period that renewed / renewals due in the period that closed "
+             "(renewed or churned; open ones are not counted)")
+def renewal_rate(a):
+    return safe_div(a["renewals_renewed"], a["renewals_closed"])
+
+
+kpi("renewals_due", label="Renewals due", unit="count", family="renewals",
+    formula="Renewals whose renewal date falls in the period")(_col("renewals_due"))
+
+
+# -- drill-down ----------------------------------------------------------------------------------
+def movements(ctx: Context) -> pd.DataFrame:
+    """Every account with a movement in each period: start MRR, end MRR and movement type.
+
+    Columns: period, account_id, group, start_mrr, end_mrr, delta, movement, extension.
+    Accounts inactive at both ends are left out; 'flat' rows (same MRR) are kept so the table
+    adds up to the period's start and end MRR.
+    """
+    grid = ctx.grid
+    s_mrr, s_int, paid = _snapshots(ctx, [p.start for p in ctx.periods])
+    e_mrr, e_int, _ = _snapshots(ctx, [p.end for p in ctx.periods])
+    m = classify(s_mrr, e_mrr, paid, s_int, e_int)
+    kind = np.full(s_mrr.shape, "", dtype=object)
+    kind[m["active_s"] & m["active_e"]] = "flat"
+    for name in MOVEMENTS:
+        kind[m[name]] = name
+    unknown = np.isnan(s_mrr).all(axis=0) | np.isnan(e_mrr).all(axis=0)
+    kind[:, unknown] = ""
+    rows, cols = np.nonzero(kind != "")
+    labels = np.asarray(ctx.period_labels, dtype=object)
+    group = (np.asarray(ctx.group_labels[1:], dtype=object)[ctx.group_codes(grid.accounts)]
+             if ctx.by else np.full(len(grid.accounts), "all", dtype=object))
+    frame = pd.DataFrame({
+        "period": labels[cols],
+        "account_id": grid.accounts.to_numpy()[rows],
+        "group": group[rows],
+        "start_mrr": m["s"][rows, cols],
+        "end_mrr": m["e"][rows, cols],
+        "movement": kind[rows, cols],
+        "extension": m["extension"][rows, cols],
+    })
+    frame.insert(5, "delta", frame["end_mrr"] - frame["start_mrr"])
+    order = {p: i for i, p in enumerate(ctx.period_labels)}
+    frame["_o"] = frame["period"].map(order)
+    mv_order = {k: i for i, k in enumerate(MOVEMENT_ORDER)}
+    frame["_m"] = frame["movement"].map(mv_order)
+    return frame.sort_values(["_o", "_m", "account_id"]).drop(columns=["_o", "_m"]).reset_index(drop=True)

@@ -1,0 +1,199 @@
+"""MRR snapshots: every account's MRR at the first instant of every month (DESIGN.md, "Time").
+
+Two sources give the same grid:
+
+* an **MRR table** (long form; wide sheets are melted on load): the value for month *m* is the
+  MRR at the end of *m*, i.e. the snapshot at the first instant of *m + 1*. The snapshot at the
+  start of the table's first month is therefore unknown, so the default range starts one month
+  after the table's first month (the first month is the opening balance);
+* **subscriptions**: ``MRR(d) = Σ mrr of the account's rows with start_date <= d < end_date``
+  (empty ``end_date`` = still running). Computed with a difference array per account, so the
+  cost is O(rows + accounts × months), no Python loop per account.
+
+A month inside the range that has no MRR rows at all is a gap: its snapshot is NaN (unknown), so
+periods touching it have empty KPIs rather than "everyone churned", and a problem says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Dataset
+from .periods import add_months, month_start
+from .problems import Code, Problem, Severity
+
+
+@dataclass
+class MrrGrid:
+    accounts: pd.Index  # account ids, row order of the arrays
+    instants: pd.DatetimeIndex  # month starts, column order of the arrays
+    mrr: np.ndarray  # float, accounts x instants; NaN in a column with no data at all
+    interval: np.ndarray  # billing months of the longest running subscription (0 = none known)
+    first_month: pd.Timestamp  # default range: first month whose start snapshot is known
+    last_month: pd.Timestamp  # default range: last month whose end snapshot is known
+    source: str  # "mrr" or "subscriptions"
+
+    def index_of(self, instant: pd.Timestamp) -> int:
+        pos = int(self.instants.searchsorted(instant))
+        if pos < len(self.instants) and self.instants[pos] == instant:
+            return pos
+        return -1
+
+    def column(self, instant: pd.Timestamp) -> np.ndarray:
+        """MRR of every account at ``instant``; all-NaN when the grid does not know it."""
+        i = self.index_of(instant)
+        if i < 0:
+            return np.full(len(self.accounts), np.nan)
+        return self.mrr[:, i]
+
+    def interval_at(self, instant: pd.Timestamp) -> np.ndarray:
+        i = self.index_of(instant)
+        if i < 0:
+            return np.zeros(len(self.accounts))
+        return self.interval[:, i]
+
+    def ever_paid_before(self) -> np.ndarray:
+        """bool accounts x instants: the account had MRR > 0 at some earlier instant."""
+        paid = np.nan_to_num(self.mrr, nan=0.0) > 0
+        before = np.zeros_like(paid)
+        if paid.shape[1] > 1:
+            before[:, 1:] = np.logical_or.accumulate(paid, axis=1)[:, :-1]
+        return before
+
+    def frame(self) -> pd.DataFrame:
+        """The grid as a wide DataFrame (accounts x month-start instants)."""
+        return pd.DataFrame(self.mrr, index=self.accounts, columns=self.instants)
+
+
+def _month_range(first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
+    return pd.date_range(first, last, freq="MS")
+
+
+def _clean_round(grid: np.ndarray) -> np.ndarray:
+    grid = np.round(grid, 6)
+    grid[np.abs(grid) < 1e-9] = 0.0
+    return grid
+
+
+def grid_from_mrr_table(mrr: pd.DataFrame, extend_to: pd.Timestamp | None = None) -> tuple[MrrGrid, list[Problem]]:
+    months = mrr["month"].dt.to_period("M").dt.to_timestamp()
+    first_data, last_data = months.min(), months.max()
+    # the value for month m is the snapshot at the start of m + 1
+    snap = months + pd.offsets.MonthBegin(1)
+    first_instant = month_start(first_data)  # start of first month: unknown (opening balance)
+    last_instant = add_months(month_start(last_data), 1)
+    if extend_to is not None and extend_to > last_instant:
+        last_instant = extend_to
+    instants = _month_range(first_instant, last_instant)
+    codes, accounts = pd.factorize(mrr["account_id"], sort=True)
+    cols = instants.get_indexer(snap)
+    grid = np.zeros((len(accounts), len(instants)))
+    np.add.at(grid, (codes, cols), mrr["mrr"].to_numpy(dtype=float))
+    problems: list[Problem] = []
+    has_data = np.zeros(len(instants), dtype=bool)
+    has_data[np.unique(cols)] = True
+    grid[:, ~has_data] = np.nan
+    data_last = add_months(month_start(last_data), 1)
+    for i, instant in enumerate(instants):
+        if not has_data[i] and 0 < i and instant <= data_last:
+            month = add_months(instant, -1)
+            problems.append(Problem(
+                Code.MONTH_WITHOUT_DATA,
+                f"the MRR table has no rows for {month:%Y-%m}; KPIs of periods that start or end "
+                f"there are left empty instead of counting every account as churned",
+                Severity.WARNING, table="mrr"))
+    first_month = add_months(month_start(first_data), 1) if last_data > first_data else month_start(first_data)
+    return (
+        MrrGrid(pd.Index(accounts, name="account_id"), instants, _clean_round(grid),
+                np.zeros(grid.shape), first_month, month_start(last_data), "mrr"),
+        problems,
+    )
+
+
+def _last_covered_month(subs: pd.DataFrame, today: pd.Timestamp) -> pd.Timestamp:
+    """The last month the subscriptions describe: the latest start or (exclusive) end that is not
+    in the future, never before the latest start."""
+    starts = subs["start_date"].dropna()
+    ends = subs["end_date"].dropna() - pd.Timedelta(days=1)  # exclusive end: last day covered
+    candidates = [starts.max()]
+    past_ends = ends[ends <= max(today, starts.max())]
+    if len(past_ends):
+        candidates.append(past_ends.max())
+    return month_start(max(candidates))
+
+
+def grid_from_subscriptions(subs: pd.DataFrame, extend_to: pd.Timestamp | None = None,
+                            today: pd.Timestamp | None = None) -> tuple[MrrGrid, list[Problem]]:
+    today = pd.Timestamp.today().normalize() if today is None else today
+    first_month = month_start(subs["start_date"].min())
+    last_month = _last_covered_month(subs, today)
+    last_instant = add_months(last_month, 1)
+    if extend_to is not None and extend_to > last_instant:
+        last_instant = extend_to
+    instants = _month_range(first_month, last_instant)
+    codes, accounts = pd.factorize(subs["account_id"], sort=True)
+    inst = instants.values.astype("datetime64[ns]")
+    start = subs["start_date"].to_numpy(dtype="datetime64[ns]")
+    end = subs["end_date"].to_numpy(dtype="datetime64[ns]")
+    end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)  # empty end: still running
+    i0 = np.searchsorted(inst, start, side="left")  # first instant >= start
+    i1 = np.searchsorted(inst, end, side="left")  # first instant >= end: not covered
+    n, t = len(accounts), len(instants)
+    mrr_values = subs["mrr"].to_numpy(dtype=float)
+    diff = np.zeros((n, t + 1))
+    np.add.at(diff, (codes, i0), mrr_values)
+    np.add.at(diff, (codes, i1), -mrr_values)
+    grid = _clean_round(np.cumsum(diff[:, :t], axis=1))
+    intervals = (subs["interval"] if "interval" in subs else pd.Series(1.0, index=subs.index))
+    intervals = intervals.fillna(1.0).to_numpy(dtype=float)
+    interval_grid = np.zeros((n, t))
+    for value in np.unique(intervals):
+        sel = intervals == value
+        count = np.zeros((n, t + 1))
+        np.add.at(count, (codes[sel], i0[sel]), 1)
+        np.add.at(count, (codes[sel], i1[sel]), -1)
+        running = np.cumsum(count[:, :t], axis=1) > 0
+        interval_grid = np.where(running & (value > interval_grid), value, interval_grid)
+    return (
+        MrrGrid(pd.Index(accounts, name="account_id"), instants, grid, interval_grid,
+                first_month, last_month, "subscriptions"),
+        [],
+    )
+
+
+def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None) -> tuple[MrrGrid | None, list[Problem]]:
+    """The MRR snapshot grid of a dataset, from its MRR table or else its subscriptions.
+
+    When both are present the MRR table wins (it is what billing reports) and an info problem
+    says the subscriptions were not used for MRR.
+    """
+    problems: list[Problem] = []
+    if dataset.has("mrr"):
+        if dataset.has("subscriptions"):
+            problems.append(Problem(
+                Code.OPTION_INVALID,
+                "both an MRR table and subscriptions were given; MRR snapshots come from the MRR "
+                "table, subscriptions are used only for billing intervals (extension MRR)",
+                Severity.INFO, table="subscriptions"))
+        grid, more = grid_from_mrr_table(dataset.table("mrr"), extend_to)
+        if dataset.has("subscriptions"):
+            sub_grid, _ = grid_from_subscriptions(dataset.table("subscriptions"), extend_to)
+            rows = sub_grid.accounts.get_indexer(grid.accounts)
+            cols = sub_grid.instants.get_indexer(grid.instants)
+            ok_r, ok_c = rows >= 0, cols >= 0
+            grid.interval[np.ix_(ok_r, ok_c)] = sub_grid.interval[np.ix_(rows[ok_r], cols[ok_c])]
+        return grid, problems + more
+    if dataset.has("subscriptions"):
+        grid, more = grid_from_subscriptions(dataset.table("subscriptions"), extend_to,
+                                             dataset.options.get("today"))
+        return grid, problems + more
+    return None, problems
+
+
+def mrr_at(subscriptions: pd.DataFrame, instant) -> pd.Series:
+    """MRR per account at one instant, straight from the rule (used by tests and drill-downs)."""
+    d = pd.Timestamp(instant)
+    live = (subscriptions["start_date"] <= d) & (subscriptions["end_date"].isna() | (d < subscriptions["end_date"]))
+    return subscriptions.loc[live].groupby("account_id")["mrr"].sum()
