@@ -125,14 +125,18 @@ def _last_covered_month(subs: pd.DataFrame, today: pd.Timestamp) -> pd.Timestamp
 
 
 def grid_from_subscriptions(subs: pd.DataFrame, extend_to: pd.Timestamp | None = None,
-                            today: pd.Timestamp | None = None) -> tuple[MrrGrid, list[Problem]]:
+                            today: pd.Timestamp | None = None,
+                            extend_from: pd.Timestamp | None = None) -> tuple[MrrGrid, list[Problem]]:
+    """Snapshots from subscription rows. Before the first start date every MRR is known to be
+    0, so ``extend_from`` may reach back before the data (unlike an MRR table)."""
     today = pd.Timestamp.today().normalize() if today is None else today
     first_month = month_start(subs["start_date"].min())
     last_month = _last_covered_month(subs, today)
     last_instant = add_months(last_month, 1)
     if extend_to is not None and extend_to > last_instant:
         last_instant = extend_to
-    instants = _month_range(first_month, last_instant)
+    first_instant = min(first_month, month_start(extend_from)) if extend_from is not None else first_month
+    instants = _month_range(first_instant, last_instant)
     codes, accounts = pd.factorize(subs["account_id"], sort=True)
     inst = instants.values.astype("datetime64[ns]")
     start = subs["start_date"].to_numpy(dtype="datetime64[ns]")
@@ -163,7 +167,8 @@ def grid_from_subscriptions(subs: pd.DataFrame, extend_to: pd.Timestamp | None =
     )
 
 
-def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None) -> tuple[MrrGrid | None, list[Problem]]:
+def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None,
+             extend_from: pd.Timestamp | None = None) -> tuple[MrrGrid | None, list[Problem]]:
     """The MRR snapshot grid of a dataset, from its MRR table or else its subscriptions.
 
     When both are present the MRR table wins (it is what billing reports) and an info problem
@@ -179,7 +184,8 @@ def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None) -> tuple[M
                 Severity.INFO, table="subscriptions"))
         grid, more = grid_from_mrr_table(dataset.table("mrr"), extend_to)
         if dataset.has("subscriptions"):
-            sub_grid, _ = grid_from_subscriptions(dataset.table("subscriptions"), extend_to)
+            sub_grid, _ = grid_from_subscriptions(dataset.table("subscriptions"), extend_to,
+                                                  dataset.options.get("today"), extend_from)
             rows = sub_grid.accounts.get_indexer(grid.accounts)
             cols = sub_grid.instants.get_indexer(grid.instants)
             ok_r, ok_c = rows >= 0, cols >= 0
@@ -187,7 +193,7 @@ def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None) -> tuple[M
         return grid, problems + more
     if dataset.has("subscriptions"):
         grid, more = grid_from_subscriptions(dataset.table("subscriptions"), extend_to,
-                                             dataset.options.get("today"))
+                                             dataset.options.get("today"), extend_from)
         return grid, problems + more
     return None, problems
 

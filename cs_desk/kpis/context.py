@@ -128,6 +128,7 @@ class Context:
 
 def build_grid(ctx: Context) -> None:
     if ctx.grid is None and ctx.dataset.has_revenue:
-        grid, problems = mrr_grid(ctx.dataset, extend_to=ctx.periods[-1].end if ctx.periods else None)
+        grid, problems = mrr_grid(ctx.dataset, extend_to=ctx.periods[-1].end if ctx.periods else None,
+                                  extend_from=ctx.periods[0].start if ctx.periods else None)
         ctx.grid = grid
         ctx.problems.extend(problems)

@@ -128,8 +128,10 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
     if last < first:
         raise UsageError(f"--to {last:%Y-%m} is before --from {first:%Y-%m}")
     ctx.periods = make_periods(first, last, granularity)
-    if ctx.grid is not None and ctx.periods[-1].end > ctx.grid.instants[-1]:
+    if ctx.grid is not None and (ctx.periods[-1].end > ctx.grid.instants[-1]
+                                 or ctx.periods[0].start < ctx.grid.instants[0]):
         ctx.grid = None  # the range goes past the data: rebuild with the longer grid
+        ctx.problems.clear()
         build_grid(ctx)
     available = tables_available(dataset)
     skipped: list[tuple[str, str]] = []
@@ -155,20 +157,17 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
 
 def _tidy(k: KPI, values, ctx: Context) -> list[pd.DataFrame]:
     if isinstance(values, pd.Series):
-        values = values.to_frame(name=k.id)
-        ids = {k.id: k.id}
+        columns = {k.id: values}
     else:
-        ids = {c: f"{k.id}[{c}]" for c in values.columns}
+        columns = {f"{k.id}[{c}]": values[c] for c in values.columns}
     out = []
-    for column, kpi_id in ids.items():
-        v = pd.to_numeric(values[column], errors="coerce").astype(float)
-        v = v.where(np.isfinite(v))
+    for kpi_id, series in columns.items():
+        v = np.array(pd.to_numeric(series, errors="coerce"), dtype=float)
+        v[~np.isfinite(v)] = np.nan
         out.append(pd.DataFrame({
-            "period": v.index.get_level_values("period"),
-            "group": v.index.get_level_values("group"),
-            "kpi": kpi_id,
-            "value": v.to_numpy(),
-            "unit": k.unit,
+            "period": series.index.get_level_values("period"),
+            "group": series.index.get_level_values("group"),
+            "kpi": kpi_id, "value": v, "unit": k.unit,
         }))
     return out
 
