@@ -56,36 +56,55 @@ class Context:
 
     def group_codes(self, account_ids) -> np.ndarray:
         """Position in ``group_labels[1:]`` of each account's group (accounts unknown to the
-        accounts table fall into ``(none)``); empty array semantics when not grouping."""
+        accounts table fall into ``(none)``)."""
         labels = self.group_labels[1:]
         if not labels:
             return np.full(len(account_ids), -1)
-        lookup = {v: i for i, v in enumerate(labels)}
-        values = pd.Series(self.groups).reindex(pd.Index(account_ids)).fillna(NO_VALUE)
-        return values.map(lookup).to_numpy(dtype=int)
+        groups = self.groups
+        groups = groups[~groups.index.duplicated()]
+        label_pos = pd.Index(labels).get_indexer(groups.to_numpy())
+        pos = pd.Index(groups.index).get_indexer(pd.Index(account_ids))
+        none_code = labels.index(NO_VALUE)
+        return np.where(pos >= 0, label_pos[np.maximum(pos, 0)], none_code)
 
     # -- aggregation helpers -----------------------------------------------------------------
     def sum_by_group(self, values: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Sum an accounts x P array into (1 + n_groups) x P: row 0 is ``all``.
 
-        NaN in a column (unknown snapshot) makes that column NaN for every group.
+        A column that is NaN for every account (unknown snapshot) is NaN for every group;
+        other NaNs count as 0.
         """
-        values = np.asarray(values, dtype=float)
+        values = np.asarray(values)
         if values.ndim == 1:
             values = values[:, None]
-        unknown = np.isnan(values).all(axis=0) if len(values) else np.zeros(values.shape[1], bool)
-        filled = np.nan_to_num(values, nan=0.0)
-        total = filled.sum(axis=0, keepdims=True)
+        if values.dtype == bool:
+            values = values.astype(np.float64)
+            unknown = None
+        else:
+            nan = np.isnan(values)
+            unknown = nan.all(axis=0) if len(values) else np.zeros(values.shape[1], bool)
+            if nan.any():
+                values = np.where(nan, 0.0, values)
+        total = values.sum(axis=0, keepdims=True)
         n_groups = len(self.group_labels) - 1
         if n_groups:
-            onehot = sparse.csr_matrix(
-                (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes)))
-            per_group = np.asarray(onehot @ filled)
+            per_group = np.asarray(self._onehot(codes, n_groups) @ values)
             out = np.vstack([total, per_group])
         else:
             out = total
-        out[:, unknown] = np.nan
+        if unknown is not None and unknown.any():
+            out[:, unknown] = np.nan
         return out
+
+    def _onehot(self, codes: np.ndarray, n_groups: int):
+        key = (id(codes), len(codes), n_groups)
+        cached = getattr(self, "_onehot_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        matrix = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                                   shape=(n_groups, len(codes)))
+        self._onehot_cache = (key, matrix)
+        return matrix
 
     def frame_from_blocks(self, blocks: dict[str, np.ndarray]) -> pd.DataFrame:
         """Columns of (1 + n_groups) x P arrays -> DataFrame indexed by (period, group)."""

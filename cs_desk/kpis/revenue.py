@@ -34,8 +34,8 @@ def _snapshots(ctx: Context, instants: list[pd.Timestamp]) -> tuple[np.ndarray, 
 def classify(start: np.ndarray, end: np.ndarray, paid_before: np.ndarray,
              interval_start: np.ndarray, interval_end: np.ndarray) -> dict[str, np.ndarray]:
     """Element-wise movement masks and amounts between two snapshots (any shape)."""
-    s = np.nan_to_num(start, nan=0.0)
-    e = np.nan_to_num(end, nan=0.0)
+    s = np.where(np.isnan(start), 0.0, start)
+    e = np.where(np.isnan(end), 0.0, end)
     active_s, active_e = s > 0, e > 0
     new = ~active_s & active_e & ~paid_before
     react = ~active_s & active_e & paid_before
@@ -63,9 +63,9 @@ def aggregate_revenue(ctx: Context) -> pd.DataFrame:
     codes = ctx.group_codes(grid.accounts)
 
     def total(x):
-        arr = np.asarray(x, dtype=float).copy()
-        arr[:, unknown] = np.nan
-        return ctx.sum_by_group(arr, codes)
+        out = ctx.sum_by_group(x, codes)
+        out[:, unknown] = np.nan
+        return out
 
     blocks = {
         "start_mrr": total(np.where(m["active_s"], s, 0)),
@@ -86,13 +86,13 @@ def aggregate_revenue(ctx: Context) -> pd.DataFrame:
     }
     # 12-month retention: the snapshot a year before the period's end against the end
     y_mrr, _, _ = _snapshots(ctx, [add_months(t, -12) for t in ends])
-    y = np.nan_to_num(y_mrr, nan=0.0)
     y_unknown = np.isnan(y_mrr).all(axis=0) | unknown
-    for name, arr in (("start_mrr_12m", np.where(y > 0, y, 0)), ("retained_mrr_12m", np.where(y > 0, e, 0)),
-                      ("grr_mrr_12m", np.where(y > 0, np.minimum(y, e), 0))):
-        arr = arr.astype(float)
-        arr[:, y_unknown] = np.nan
-        blocks[name] = ctx.sum_by_group(arr, codes)
+    y = np.where(np.isnan(y_mrr), 0.0, y_mrr)
+    for name, arr in (("start_mrr_12m", y), ("retained_mrr_12m", np.where(y > 0, e, 0.0)),
+                      ("grr_mrr_12m", np.where(y > 0, np.minimum(y, e), 0.0))):
+        out = ctx.sum_by_group(arr, codes)
+        out[:, y_unknown] = np.nan
+        blocks[name] = out
     blocks["trailing_churn"] = _trailing_monthly_churn(ctx, codes, ends)
     frame = ctx.frame_from_blocks(blocks)
     frame["mean_cac"] = _mean_cac(ctx)
@@ -103,7 +103,7 @@ def _trailing_monthly_churn(ctx: Context, codes: np.ndarray, ends: list[pd.Times
     """Mean monthly logo churn rate over the (up to) 12 months ending at each period end."""
     grid = ctx.grid
     mrr = grid.mrr
-    active = np.nan_to_num(mrr, nan=0.0) > 0
+    active = mrr > 0  # NaN compares False
     month_known = ~(np.isnan(mrr[:, :-1]).all(axis=0) | np.isnan(mrr[:, 1:]).all(axis=0)) if mrr.shape[1] > 1 \
         else np.zeros(0, bool)
     start_counts = ctx.sum_by_group(active[:, :-1], codes)  # groups x months (month i: instant i -> i+1)
