@@ -234,6 +234,37 @@ def cmd_map(args) -> int:
     return EXIT_OK if any(rec and rec.table for _, rec, _ in found) else EXIT_FATAL
 
 
+def cmd_cohorts(args) -> int:
+    from .kpis.cohorts import cohort_triangles, contractual_clv, fit_sbg, project_cohorts
+    from .snapshots import mrr_grid
+
+    dataset = load_inputs(args)
+    grid, problems = mrr_grid(dataset)
+    if grid is None:
+        raise CliError("cohorts need an MRR table or subscriptions, and neither was loaded")
+    tables = cohort_triangles(grid, _parse_month(args.start), _parse_month(args.end))
+    if args.project:
+        frame = project_cohorts(tables.survivors, horizon=args.horizon)
+        fit = fit_sbg(tables.survivors)
+        last_mrr = grid.mrr[:, -1]
+        active = last_mrr > 0
+        arpa = float(last_mrr[active].mean()) if active.any() else float("nan")
+        clv = contractual_clv(arpa, fit, discount_rate_monthly=args.discount, horizon=args.horizon_clv)
+        _err(f"pooled shifted-beta-geometric fit: alpha {fit.alpha:.3f}, beta {fit.beta:.3f}; "
+             f"contractual CLV at ARPA {arpa:,.2f} = {clv:,.2f}")
+    else:
+        frame = (tables.revenue if args.kind == "revenue" else tables.logo).copy()
+        frame.insert(0, "accounts", tables.sizes.reindex(frame.index))
+        frame.columns = [str(c) for c in frame.columns]
+    frame = frame.reset_index()
+    frame.columns = [str(c) for c in frame.columns]
+    _emit(frame, args)
+    if tables.censored:
+        _err(f"{tables.censored} account(s) were already paying at the first snapshot: their cohort is unknown "
+             "and they are not in the triangle")
+    return _report_problems(list(dataset.problems) + problems)
+
+
 def cmd_kpis(args) -> int:
     from .kpis import registry_frame
 
@@ -283,6 +314,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-flat", action="store_true", help="also list accounts whose MRR did not change")
     _add_output(p)
     p.set_defaults(func=cmd_movements)
+
+    p = sub.add_parser("cohorts", help="logo / revenue retention by first-paid month, and sBG projections")
+    _add_inputs(p)
+    p.add_argument("--from", dest="start", metavar="YYYY-MM", help="first cohort month")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM", help="last observed month")
+    p.add_argument("--kind", choices=("logo", "revenue"), default="logo", help="which retention triangle")
+    p.add_argument("--project", action="store_true",
+                   help="project each cohort's survival with the shifted-beta-geometric model")
+    p.add_argument("--horizon", type=int, default=24, help="months to project (default 24)")
+    p.add_argument("--horizon-clv", type=int, default=60, help="months counted in the contractual CLV (default 60)")
+    p.add_argument("--discount", type=float, default=0.0, help="monthly discount rate for the contractual CLV")
+    _add_output(p)
+    p.set_defaults(func=cmd_cohorts)
 
     p = sub.add_parser("map", help="show how each sheet and column of FILE is recognised")
     p.add_argument("file", metavar="FILE")
