@@ -343,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output(p)
     p.set_defaults(func=cmd_kpis)
 
+    from . import sheets_command
+
+    sheets_command.add_parser(sub)  # cs-desk excel refresh BOOK.xlsx --out NEW.xlsx
+
     return parser
 
 
