@@ -50,10 +50,23 @@ class Code(str, Enum):
     SCALE_MISMATCH = "scale_mismatch"
     BAD_INTERVAL = "bad_interval"
     MIXED_CURRENCIES = "mixed_currencies"
+    UNKNOWN_CATEGORY = "unknown_category"  # survey type / renewal outcome not understood
     # periods / KPIs
     MONTH_WITHOUT_DATA = "month_without_data"
     KPI_SKIPPED = "kpi_skipped"
     OPTION_INVALID = "option_invalid"
+    # health models and playbooks (TOML files a person writes)
+    TOML_SYNTAX = "toml_syntax"  # the file is not valid TOML
+    UNKNOWN_KEY = "unknown_key"
+    WRONG_TYPE = "wrong_type"
+    MISSING_KEY = "missing_key"
+    BAD_WEIGHT = "bad_weight"  # weight <= 0 (or < 0 in a profile)
+    THRESHOLDS_OUT_OF_ORDER = "thresholds_out_of_order"
+    UNKNOWN_METRIC = "unknown_metric"
+    DUPLICATE_ID = "duplicate_id"
+    HEALTH_MODEL_INVALID = "health_model_invalid"  # any other inconsistency in a health model
+    PLAYBOOK_INVALID = "playbook_invalid"  # any other inconsistency in a playbook file
+    STALE_VALUE = "stale_value"  # a manual input (e.g. CSM pulse) older than its validity
 
 
 @dataclass(frozen=True)

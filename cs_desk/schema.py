@@ -209,6 +209,14 @@ RENEWAL_OUTCOMES = {
     "churned": "churned", "churn": "churned", "lost": "churned", "closed lost": "churned",
     "cancelled": "churned", "canceled": "churned", "no": "churned",
     "open": "open", "pending": "open", "in progress": "open", "": "open",
+    # CRM opportunity stages (Salesforce defaults and common variants)
+    "closed - won": "renewed", "closed/won": "renewed", "auto-renewed": "renewed", "auto renewed": "renewed",
+    "closed - lost": "churned", "closed/lost": "churned", "not renewed": "churned", "non-renewal": "churned",
+    "did not renew": "churned",
+    "prospecting": "open", "qualification": "open", "needs analysis": "open", "value proposition": "open",
+    "id. decision makers": "open", "perception analysis": "open", "proposal/price quote": "open",
+    "negotiation/review": "open", "negotiation": "open", "proposal": "open", "discovery": "open",
+    "commit": "open", "at risk": "open",
 }
 
 #: Survey types (lower-cased source text -> canonical value).
