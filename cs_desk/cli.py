@@ -209,29 +209,33 @@ def cmd_map(args) -> int:
         for p in problems:
             _err(str(p))
     found = io.inspect([args.file], mapping=mapping)
-    rows = []
-    for sheet, rec, problems in found:
-        for p in problems:
-            _err(str(p))
-        if sheet is None:
+    for p in found.problems:
+        _err(str(p))
+    for sheet, rec in found:
+        recognised = bool(rec and rec.table)
+        head = f"\n{sheet.file} — sheet {sheet.sheet!r} (header in row {sheet.header_row}, {sheet.rows} rows): "
+        if not recognised:
+            print(head + "not recognised; columns: " + ", ".join(map(str, sheet.columns)))
             continue
-        table = rec.table if rec and rec.table else "(not recognised)"
-        print(f"\n{sheet.file} — sheet {sheet.sheet!r} (header in row {sheet.header_row}): {table}"
-              + (f", {rec.layout} layout" if rec and rec.table else "")
-              + (f", confidence {rec.confidence:.0%}" if rec and rec.table else ""))
-        if rec and rec.table:
-            for canonical, source in rec.mapping.items():
-                conf = rec.field_confidence.get(canonical, rec.confidence) if hasattr(rec, "field_confidence") else rec.confidence
-                print(f"  {canonical:<22} <- {source!s:<32} {conf:>5.0%}")
-                rows.append((sheet, rec))
-            if getattr(rec, "wide_month_columns", None):
-                print(f"  (+ {len(rec.wide_month_columns)} month columns melted into rows)")
-            if rec.unmapped:
-                print("  unmapped: " + ", ".join(map(str, rec.unmapped)))
+        print(head + f"{rec.table} ({rec.layout}), confidence {rec.confidence:.0%}"
+              + (f", preset {rec.preset}" if getattr(rec, "preset", None) else ""))
+        for canonical, source in rec.mapping.items():
+            conf = rec.field_confidence.get(canonical, rec.confidence)
+            print(f"  {canonical:<22} <- {str(source):<34} {conf:>5.0%}")
+        if rec.wide_month_columns:
+            print(f"  (+ {len(rec.wide_month_columns)} month columns melted into rows)")
+        if getattr(rec, "missing", None):
+            print("  MISSING required: " + ", ".join(rec.missing))
+        if rec.unmapped:
+            print("  unmapped: " + ", ".join(map(str, rec.unmapped)))
     if args.save:
-        io.save_mapping(found, args.save)
+        saved = mapping or io.MappingFile()
+        for sheet, rec in found:
+            if rec and rec.table:
+                saved.add(sheet.file, sheet.sheet, rec)
+        saved.save(args.save)
         _err(f"wrote {args.save}: correct it and pass it back with --mapping {args.save}")
-    return EXIT_OK if any(rec and rec.table for _, rec, _ in found) else EXIT_FATAL
+    return EXIT_OK if any(rec and rec.table for _, rec in found) else EXIT_FATAL
 
 
 def cmd_cohorts(args) -> int:

@@ -88,56 +88,67 @@ def to_text_table(frame: pd.DataFrame) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_xlsx(frame: pd.DataFrame, path: str | Path, sheet: str = "Data") -> None:
-    """A tidy table as a workbook: bold frozen header, autofilter, sensible widths, dates as dates."""
+def write_xlsx(frame: pd.DataFrame, path: str | Path, sheet: str = "Data",
+               extra_sheets: dict[str, pd.DataFrame] | None = None) -> None:
+    """Tidy tables as a workbook: bold frozen header, autofilter, sensible widths, dates as dates.
+
+    ``frame`` goes on ``sheet``; ``extra_sheets`` (e.g. Problems) follow, empty ones skipped.
+    """
     import xlsxwriter
 
+    sheets = {sheet: frame, **{k: v for k, v in (extra_sheets or {}).items() if v is not None and len(v)}}
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "nan_inf_to_errors": False})
         try:
-            ws = wb.add_worksheet(sheet[:31])
-            head = wb.add_format({"bold": True, "bottom": 1, "bg_color": "#EEF2F7", "text_wrap": False})
-            date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-            dtime_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-            cols = [str(c) for c in frame.columns]
-            for j, c in enumerate(cols):
-                ws.write_string(0, j, c, head)
-            widths = [len(c) for c in cols]
-            for i, row in enumerate(frame.itertuples(index=False, name=None), start=1):
-                for j, v in enumerate(row):
-                    v = _jsonable(v) if not isinstance(v, (pd.Timestamp, dt.datetime, dt.date)) else v
-                    if v is None or (isinstance(v, float) and math.isnan(v)):
-                        continue
-                    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
-                        if pd.isna(v):
-                            continue
-                        ts = pd.Timestamp(v)
-                        if ts.tzinfo is not None:
-                            ts = ts.tz_convert(None)
-                        plain = ts == ts.normalize()
-                        ws.write_datetime(i, j, ts.to_pydatetime(), date_fmt if plain else dtime_fmt)
-                        widths[j] = max(widths[j], 10 if plain else 16)
-                    elif isinstance(v, bool):
-                        ws.write_boolean(i, j, v)
-                    elif isinstance(v, (int, float)):
-                        ws.write_number(i, j, v)
-                        widths[j] = max(widths[j], min(len(_cell_text(v)), 20))
-                    else:
-                        text = str(v)
-                        ws.write_string(i, j, text)  # never a formula, whatever it starts with
-                        widths[j] = max(widths[j], len(text))
-            for j, w in enumerate(widths):
-                ws.set_column(j, j, min(max(w + 2, 8), 60))
-            ws.freeze_panes(1, 0)
-            if cols:
-                ws.autofilter(0, 0, max(len(frame), 1), len(cols) - 1)
+            formats = {
+                "head": wb.add_format({"bold": True, "bottom": 1, "bg_color": "#EEF2F7", "text_wrap": False}),
+                "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+                "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+            }
+            for name, data in sheets.items():
+                _write_sheet(wb.add_worksheet(str(name)[:31]), data, formats)
         finally:
             wb.close()
 
 
-def _text_writer(render: Callable[[pd.DataFrame], str]) -> Callable[[pd.DataFrame, str | Path | None], str | None]:
-    def write(frame: pd.DataFrame, out: str | Path | None = None) -> str | None:
+def _write_sheet(ws, frame: pd.DataFrame, formats: dict) -> None:
+    cols = [str(c) for c in frame.columns]
+    for j, c in enumerate(cols):
+        ws.write_string(0, j, c, formats["head"])
+    widths = [len(c) for c in cols]
+    for i, row in enumerate(frame.itertuples(index=False, name=None), start=1):
+        for j, v in enumerate(row):
+            v = _jsonable(v) if not isinstance(v, (pd.Timestamp, dt.datetime, dt.date)) else v
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+                if pd.isna(v):
+                    continue
+                ts = pd.Timestamp(v)
+                if ts.tzinfo is not None:
+                    ts = ts.tz_convert(None)
+                plain = ts == ts.normalize()
+                ws.write_datetime(i, j, ts.to_pydatetime(), formats["date" if plain else "datetime"])
+                widths[j] = max(widths[j], 10 if plain else 16)
+            elif isinstance(v, bool):
+                ws.write_boolean(i, j, v)
+            elif isinstance(v, (int, float)):
+                ws.write_number(i, j, v)
+                widths[j] = max(widths[j], min(len(_cell_text(v)), 20))
+            else:
+                text = str(v)
+                ws.write_string(i, j, text)  # never a formula, whatever it starts with
+                widths[j] = max(widths[j], len(text))
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, min(max(w + 2, 8), 60))
+    ws.freeze_panes(1, 0)
+    if cols:
+        ws.autofilter(0, 0, max(len(frame), 1), len(cols) - 1)
+
+
+def _text_writer(render: Callable[[pd.DataFrame], str]) -> Callable[..., str | None]:
+    def write(frame: pd.DataFrame, out: str | Path | None = None, extra_sheets=None) -> str | None:
         text = render(frame)
         if out is None:
             return text
@@ -148,14 +159,16 @@ def _text_writer(render: Callable[[pd.DataFrame], str]) -> Callable[[pd.DataFram
     return write
 
 
-def _xlsx_writer(frame: pd.DataFrame, out: str | Path | None = None) -> str | None:
+def _xlsx_writer(frame: pd.DataFrame, out: str | Path | None = None, extra_sheets=None) -> str | None:
     if out is None:
         raise ValueError("the xlsx format needs an output path")
-    write_xlsx(frame, out)
+    write_xlsx(frame, out, sheet="KPIs" if "kpi" in frame.columns else "Data", extra_sheets=extra_sheets)
     return None
 
 
-WRITERS: dict[str, Callable[[pd.DataFrame, str | Path | None], str | None]] = {
+#: format -> writer(frame, out=None, extra_sheets=None); text formats ignore extra sheets
+#: (their problems go to stderr), the workbook gets one sheet each.
+WRITERS: dict[str, Callable[..., str | None]] = {
     "csv": _text_writer(to_csv),
     "json": _text_writer(to_json),
     "table": _text_writer(to_text_table),
@@ -163,11 +176,12 @@ WRITERS: dict[str, Callable[[pd.DataFrame, str | Path | None], str | None]] = {
 }
 
 
-def write_table(frame: pd.DataFrame, fmt: str, out: str | Path | None = None) -> str | None:
+def write_table(frame: pd.DataFrame, fmt: str, out: str | Path | None = None,
+                extra_sheets: dict[str, pd.DataFrame] | None = None) -> str | None:
     """Render ``frame`` in ``fmt`` (csv, json, xlsx, table). Returns the text when ``out`` is
-    None, else writes ``out`` atomically and returns None."""
+    None, else writes ``out`` atomically and returns None. ``extra_sheets`` only reach xlsx."""
     try:
         writer = WRITERS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(WRITERS)}") from None
-    return writer(frame, out)
+    return writer(frame, out, extra_sheets=extra_sheets)

@@ -10,7 +10,7 @@ from ..dataset import Dataset
 from ..periods import GRANULARITIES, make_periods, month_start
 from ..problems import Code, Problem, Severity
 from ..schema import TABLES
-from .context import Context, build_grid
+from .context import NO_VALUE, Context, build_grid
 from .registry import FAMILIES, REGISTRY, REVENUE, KPI, base_id
 
 TIDY_COLUMNS = ["period", "group", "kpi", "value", "unit"]
@@ -58,6 +58,8 @@ class KpiResult:
 
 def tables_available(dataset: Dataset) -> set[str]:
     present = {name for name in TABLES if dataset.has(name)}
+    if dataset.options.get("usage_path"):  # a usage file aggregated without loading (usage_engine)
+        present.add("usage")
     if dataset.has_revenue:
         present.add(REVENUE)
     return present
@@ -82,6 +84,12 @@ def default_range(dataset: Dataset, ctx_grid=None) -> tuple[pd.Timestamp, pd.Tim
             col = dataset.table(name)[column].dropna()
             if len(col):
                 dates += [col.min(), col.max()]
+    if not dataset.has("usage") and dataset.options.get("usage_path"):
+        from ..usage_engine import date_range, usage_source
+
+        rng = date_range(usage_source(dataset))
+        if rng is not None:
+            dates += list(rng)
     if not dates:
         return None
     return month_start(min(dates)), month_start(max(dates))
@@ -119,7 +127,7 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
     if dataset.has_revenue:
         build_grid(ctx)
     rng = default_range(dataset, ctx.grid)
-    if rng is None:
+    if rng is None and (start is None or end is None):  # nothing dated and no explicit range
         return KpiResult(pd.DataFrame(columns=TIDY_COLUMNS),
                          [(k.id, missing_reason(k.needs, set()) or "no data") for k in chosen],
                          list(dataset.problems) + ctx.problems, ctx)
@@ -149,6 +157,7 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
         for k in members:
             parts.extend(_tidy(k, k.fn(agg), ctx))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TIDY_COLUMNS)
+    table = _drop_empty_none_group(table)
     table = _order(table, ctx, chosen)
     problems = list(dataset.problems) + ctx.problems
     problems += [Problem(Code.KPI_SKIPPED, f"{k}: {why}", Severity.INFO) for k, why in skipped]
@@ -170,6 +179,16 @@ def _tidy(k: KPI, values, ctx: Context) -> list[pd.DataFrame]:
             "kpi": kpi_id, "value": v, "unit": k.unit,
         }))
     return out
+
+
+def _drop_empty_none_group(table: pd.DataFrame) -> pd.DataFrame:
+    """The ``(none)`` group (accounts without a value for ``--by``) is kept only when it holds data."""
+    if table.empty:
+        return table
+    none = table["group"] == NO_VALUE
+    if none.any() and not (table.loc[none, "value"].fillna(0) != 0).any():
+        return table.loc[~none]
+    return table
 
 
 def _order(table: pd.DataFrame, ctx: Context, chosen: list[KPI]) -> pd.DataFrame:
