@@ -36,7 +36,7 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
                        help="xlsx / xlsm / csv files; tables are recognised by sheet name or headers")
     g = p.add_argument_group("tables given explicitly (F may be file.xlsx#Sheet)")
     for name in TABLE_FLAGS:
-        g.add_argument(f"--{name}", metavar="F", action="append", default=[], dest=f"table_{name}")
+        g.add_argument(f"--{name}", metavar="F", dest=f"table_{name}", help=f"the {name} table")
     p.add_argument("--mapping", metavar="mapping.toml", help="column mapping saved by `cs-desk map --save`")
     p.add_argument("--end-inclusive", action="store_true",
                    help="subscription end dates are the last day covered (default: first day not covered)")
@@ -73,10 +73,7 @@ def load_inputs(args):
     """Load the dataset named by the input arguments; CliError when nothing can be read."""
     from . import io
 
-    explicit = {}
-    for name in TABLE_FLAGS:
-        for spec in getattr(args, f"table_{name}", []) or []:
-            explicit.setdefault(name, []).append(spec)
+    explicit = {name: getattr(args, f"table_{name}") for name in TABLE_FLAGS if getattr(args, f"table_{name}", None)}
     files = list(getattr(args, "files", []) or [])
     if not files and not explicit:
         raise CliError("no input files: give FILE ... or --accounts/--mrr/--subscriptions ... "
@@ -348,7 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_kpis)
 
     from . import sheets_command
+    from .health import command as health_command
 
+    health_command.add_parser(sub, _add_inputs, _add_output)  # cs-desk health score|backtest|compare ...
     sheets_command.add_parser(sub)  # cs-desk excel refresh BOOK.xlsx --out NEW.xlsx
 
     return parser
