@@ -1,0 +1,236 @@
+"""Sentiment KPIs from survey responses: NPS, CSAT, CES (DESIGN.md, "Sentiment").
+
+Conventions (stated in each KPI's formula):
+
+* **NPS** (Net Promoter Score, Bain/Reichheld): "How likely are you to recommend ...?" on 0-10.
+  Promoters answer 9-10, passives 7-8, detractors 0-6; NPS = % promoters - % detractors, -100..100.
+* **CSAT**: satisfaction on 1-5; the score is the share of satisfied answers (4 "satisfied" and
+  5 "very satisfied", the "top-two-box"), 0..1.
+* **CES** (Customer Effort Score 2.0, Gartner/CEB): agreement with "The company made it easy for
+  me to handle my issue" on 1-7, 7 = strongly agree = very easy; the score is the mean, and
+  **higher is better**. (The original 2010 CES asked "how much effort ..." on 1-5 where lower was
+  better; an export on that scale is reported as a scale mismatch, see below.)
+
+Scale detection: each survey type is expected on its scale (``schema.SURVEY_SCALES``). The
+scores actually present are checked per type; when they do not fit (e.g. CSAT answers up to 10),
+the responses of that type are set aside and a ``scale_mismatch`` problem says which scale the
+data looks like, instead of guessing. ``options["survey_scales"] = {"csat": (1, 10)}`` declares
+the scale a source used; its scores are then mapped linearly onto the canonical scale
+(1-10 -> 1-5: 8, 9, 10 count as satisfied). A few stray values outside an otherwise fitting
+scale (< 5 %) are set aside as ``score_out_of_scale``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..problems import Code, Problem, Severity
+from ..schema import SURVEY_SCALES
+from ..usage_engine import merged_options
+from .context import Context
+from .registry import family, kpi, safe_div
+
+#: scales a survey column may use, tried in this order when describing what data looks like
+KNOWN_SCALES = ((0, 1), (1, 5), (0, 5), (1, 7), (0, 7), (1, 10), (0, 10), (0, 100))
+STRAY_SHARE = 0.05  # up to this share of out-of-scale answers are stray values, not another scale
+LOW_SCALE_MIN_RESPONSES = 30
+
+
+def _scale_text(scale) -> str:
+    return f"{scale[0]:g}-{scale[1]:g}"
+
+
+def detect_scale(values: np.ndarray) -> tuple[float, float] | None:
+    """The smallest known scale containing every value (None when none does)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return None
+    lo, hi = v.min(), v.max()
+    for s in KNOWN_SCALES:
+        if s[0] <= lo and hi <= s[1]:
+            return s
+    return None
+
+
+def survey_scores(surveys: pd.DataFrame, options: dict | None = None,
+                  table: str = "surveys") -> tuple[pd.DataFrame, list[Problem]]:
+    """Survey rows usable for KPIs, with ``score`` on the canonical scale of their type.
+
+    Returns (rows of known type with a usable score, problems). Rows of a type whose scale does
+    not match are left out (one problem per type)."""
+    options = options or {}
+    declared = {str(k).lower(): tuple(float(x) for x in v) for k, v in (options.get("survey_scales") or {}).items()}
+    problems: list[Problem] = []
+    if surveys is None or not len(surveys):
+        return pd.DataFrame(columns=["account_id", "date", "survey", "score"]), problems
+    frame = surveys.loc[:, [c for c in surveys.columns if not str(c).startswith("_")]]
+    raw = frame["survey"].astype(object)
+    codes, uniques = pd.factorize(raw)  # normalise each distinct text once
+    norm = np.array([str(v).strip().lower() for v in uniques] + [None], dtype=object)
+    kind = pd.Series(norm[np.where(codes >= 0, codes, len(uniques))], index=frame.index, dtype=object)
+    unknown = ~kind.isin(list(SURVEY_SCALES))
+    if unknown.any():
+        sample = ", ".join(sorted({str(v) for v in kind[unknown].dropna().unique()})[:5]) or "empty"
+        problems.append(Problem(Code.BAD_NUMBER, f"{int(unknown.sum())} survey responses of unknown type ({sample}) "
+                                "were not used; types are NPS, CSAT and CES", Severity.WARNING, table=table,
+                                column="survey"))
+    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+    keep = ~unknown.to_numpy() & ~np.isnan(score)
+    out_score = score.copy()
+    for name, expected in SURVEY_SCALES.items():
+        rows = (kind.to_numpy() == name) & keep
+        if not rows.any():
+            continue
+        vals = score[rows]
+        label = name.upper()
+        if name in declared:
+            src = declared[name]
+            if not (len(src) == 2 and src[1] > src[0]):
+                problems.append(Problem(Code.OPTION_INVALID, f"survey_scales[{name!r}] must be (min, max)",
+                                        Severity.ERROR, table=table, column="score"))
+                keep &= ~rows
+                continue
+            outside = (vals < src[0]) | (vals > src[1])
+            if outside.any():
+                problems.append(Problem(Code.SCORE_OUT_OF_SCALE, f"{int(outside.sum())} {label} scores lie outside the "
+                                        f"declared {_scale_text(src)} scale and were not used", Severity.WARNING,
+                                        table=table, column="score"))
+                idx = np.flatnonzero(rows)[outside]
+                keep[idx] = False
+            if src != tuple(map(float, expected)):
+                out_score[rows] = expected[0] + (vals - src[0]) * (expected[1] - expected[0]) / (src[1] - src[0])
+            continue
+        outside = (vals < expected[0]) | (vals > expected[1])
+        n_out = int(outside.sum())
+        if n_out and n_out > STRAY_SHARE * len(vals):
+            looks = detect_scale(vals)
+            looks_text = f"which looks like a {_scale_text(looks)} scale" if looks else "which fits no usual scale"
+            problems.append(Problem(
+                Code.SCALE_MISMATCH,
+                f"{label} scores range from {np.nanmin(vals):g} to {np.nanmax(vals):g}, {looks_text}, but {label} is "
+                f"computed on {_scale_text(expected)}; its {len(vals)} responses were not used. Declare the source "
+                f"scale (option survey_scales, e.g. {{'{name}': ({looks[0] if looks else 1}, "
+                f"{looks[1] if looks else 10})}}) to rescale them, or fix the data.",
+                Severity.WARNING, table=table, column="score", value=_scale_text(looks) if looks else None))
+            keep &= ~rows
+            continue
+        if n_out:
+            problems.append(Problem(Code.SCORE_OUT_OF_SCALE, f"{n_out} {label} scores lie outside "
+                                    f"{_scale_text(expected)} and were not used", Severity.WARNING, table=table,
+                                    column="score"))
+            keep[np.flatnonzero(rows)[outside]] = False
+        elif (expected[1] >= 7 and len(vals) >= LOW_SCALE_MIN_RESPONSES and np.nanmax(vals) <= 5
+              and np.nanmin(vals) >= 1):
+            problems.append(Problem(
+                Code.SCALE_MISMATCH,
+                f"all {len(vals)} {label} scores are between 1 and 5, which may be a 1-5 scale; {label} is computed "
+                f"on {_scale_text(expected)}. If the survey used 1-5, declare it (option survey_scales, e.g. "
+                f"{{'{name}': (1, 5)}}).", Severity.INFO, table=table, column="score", value="1-5"))
+    result = frame.loc[keep, ["account_id", "date"]].copy()
+    result["survey"] = kind.to_numpy()[keep]
+    result["score"] = out_score[keep]
+    return result, problems
+
+
+def nps_classes(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(promoter, passive, detractor) masks of 0-10 scores (9-10, 7-8, 0-6)."""
+    s = np.asarray(scores, dtype=float)
+    return s >= 9, (s >= 7) & (s < 9), s < 7
+
+
+def nps(scores) -> float:
+    """NPS of a list of 0-10 scores: % promoters - % detractors (NaN without responses)."""
+    s = np.asarray(scores, dtype=float)
+    s = s[~np.isnan(s)]
+    if not len(s):
+        return float("nan")
+    pro, _, det = nps_classes(s)
+    return 100.0 * (pro.sum() - det.sum()) / len(s)
+
+
+def csat(scores) -> float:
+    """Share of 4-5 answers among 1-5 scores (NaN without responses)."""
+    s = np.asarray(scores, dtype=float)
+    s = s[~np.isnan(s)]
+    return float((s >= 4).mean()) if len(s) else float("nan")
+
+
+def sentiment_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """Indicator columns summed by the aggregator."""
+    kind = rows["survey"].to_numpy()
+    s = rows["score"].to_numpy(dtype=float)
+    is_nps, is_csat, is_ces = kind == "nps", kind == "csat", kind == "ces"
+    pro, pas, det = nps_classes(s)
+    return rows.assign(
+        _pro=(is_nps & pro).astype(float), _pas=(is_nps & pas).astype(float), _det=(is_nps & det).astype(float),
+        _nps=is_nps.astype(float), _csat_ok=(is_csat & (s >= 4)).astype(float), _csat=is_csat.astype(float),
+        _ces_sum=np.where(is_ces, s, 0.0), _ces=is_ces.astype(float))
+
+
+@family("sentiment", needs=("surveys",), label="Sentiment (NPS, CSAT, CES)")
+def aggregate_sentiment(ctx: Context) -> pd.DataFrame:
+    options = merged_options(ctx.dataset, ctx.options)
+    rows, problems = survey_scores(ctx.dataset.table("surveys"), options)
+    ctx.problems.extend(problems)
+    rows = sentiment_columns(rows)
+    out = ctx.aggregate_events(
+        rows, "date", nps_promoters=("_pro", "sum"), nps_passives=("_pas", "sum"), nps_detractors=("_det", "sum"),
+        nps_responses=("_nps", "sum"), csat_satisfied=("_csat_ok", "sum"), csat_responses=("_csat", "sum"),
+        ces_sum=("_ces_sum", "sum"), ces_responses=("_ces", "sum"))
+    return out.fillna(0.0)
+
+
+def _col(name):
+    return lambda a: a[name]
+
+
+@kpi("nps", label="NPS", unit="score", family="sentiment", direction="higher", target=50.0, headline=True,
+     formula="% promoters (9-10) - % detractors (0-6) of the NPS responses dated in the period (0-10 scale); "
+             "-100..100")
+def nps_kpi(a):
+    return 100.0 * safe_div(a["nps_promoters"] - a["nps_detractors"], a["nps_responses"])
+
+
+kpi("nps_promoters", label="NPS promoters", unit="count", family="sentiment", direction="higher",
+    formula="NPS responses of 9 or 10 in the period")(_col("nps_promoters"))
+kpi("nps_passives", label="NPS passives", unit="count", family="sentiment",
+    formula="NPS responses of 7 or 8 in the period")(_col("nps_passives"))
+kpi("nps_detractors", label="NPS detractors", unit="count", family="sentiment", direction="lower",
+    formula="NPS responses of 0 to 6 in the period")(_col("nps_detractors"))
+kpi("nps_responses", label="NPS responses", unit="count", family="sentiment", direction="higher",
+    formula="NPS responses dated in the period")(_col("nps_responses"))
+
+
+@kpi("nps_promoter_rate", label="Promoters (share)", unit="fraction", family="sentiment", direction="higher",
+     formula="NPS promoters / NPS responses")
+def nps_promoter_rate(a):
+    return safe_div(a["nps_promoters"], a["nps_responses"])
+
+
+@kpi("nps_detractor_rate", label="Detractors (share)", unit="fraction", family="sentiment", direction="lower",
+     formula="NPS detractors / NPS responses")
+def nps_detractor_rate(a):
+    return safe_div(a["nps_detractors"], a["nps_responses"])
+
+
+@kpi("csat", label="CSAT", unit="fraction", family="sentiment", direction="higher", target=0.8, headline=True,
+     formula="Share of CSAT responses in the period answering 4 or 5 on the 1-5 scale (satisfied or very "
+             "satisfied)")
+def csat_kpi(a):
+    return safe_div(a["csat_satisfied"], a["csat_responses"])
+
+
+kpi("csat_responses", label="CSAT responses", unit="count", family="sentiment", direction="higher",
+    formula="CSAT responses dated in the period")(_col("csat_responses"))
+
+
+@kpi("ces", label="Customer effort score", unit="score", family="sentiment", direction="higher", target=5.0,
+     formula="Mean CES response in the period on the 1-7 scale of CES 2.0 ('the company made it easy for me'); "
+             "higher is better (7 = very easy)")
+def ces_kpi(a):
+    return safe_div(a["ces_sum"], a["ces_responses"])
+
+
+kpi("ces_responses", label="CES responses", unit="count", family="sentiment", direction="higher",
+    formula="CES responses dated in the period")(_col("ces_responses"))
