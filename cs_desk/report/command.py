@@ -244,7 +244,7 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from ..cli import CliError, load_inputs
+    from ..cli import CliError, _report_problems, load_inputs
     from ..kpis import UsageError
     from ..problems import Severity
     from . import FORMATS, build_bundle, write_reports
@@ -267,7 +267,7 @@ def _run(args) -> int:
         except CliError as exc:
             raise UsageProblem(str(exc)) from None
         if not dataset.tables:
-            _list_problems(dataset.problems, quiet=False)
+            _report_problems(dataset.problems)
             raise UsageProblem("none of the inputs held a table cs-desk recognises (see `cs-desk map FILE`)")
         by = list(getattr(args, "by", None) or []) or None
         _check_by(dataset, by)
@@ -284,14 +284,14 @@ def _run(args) -> int:
             raise UsageProblem(str(exc)) from None
         bundle.problems[:0] = model_problems + rule_problems
         if bundle.kpis.table.empty:
-            _list_problems(bundle.problems, quiet=quiet)
+            _report_problems(bundle.problems, quiet=quiet)
             raise UsageProblem("no KPI could be computed from these inputs")
         written = write_reports(dataset, out, formats=formats, bundle=bundle,
                                 progress=lambda f, t: bar(0.6 + 0.4 * f, t))
     finally:
         bar.close()
     serious = [p for p in bundle.problems if p.severity is not Severity.INFO]
-    _list_problems(serious, quiet=quiet)
+    _report_problems(serious, quiet=quiet)
     breaches = check_thresholds(bundle, thresholds)
     for line in breaches:
         _err(f"cs-desk report: threshold {line}")
@@ -306,7 +306,9 @@ def _load_setting(resolve, path, flag: str):
         return None, []
     loaded, problems = resolve(path)
     if loaded is None:
-        _list_problems(problems, quiet=False)
+        from ..cli import _report_problems
+
+        _report_problems(problems)
         raise UsageProblem(f"{flag} {path}: " + ("; ".join(p.message for p in problems[:3]) or "cannot be read"))
     return loaded, problems
 
@@ -343,19 +345,6 @@ def _check_by(dataset, by: list[str] | None) -> None:
     if missing:
         fields = ", ".join(c for c in accounts.columns if not str(c).startswith("_") and c != "account_id")
         raise UsageProblem(f"--by {missing[0]!r}: the accounts table has no such field (it has: {fields})")
-
-
-def _list_problems(problems, quiet: bool, limit: int = 20) -> None:
-    from ..problems import Severity
-
-    serious = [p for p in problems if p.severity is not Severity.INFO]
-    if quiet or not serious:
-        return
-    _err(f"{len(serious)} data problem(s) (rows set aside are not in the results; the Problems sheet lists all):")
-    for p in serious[:limit]:
-        _err("  " + str(p))
-    if len(serious) > limit:
-        _err(f"  ... and {len(serious) - limit} more")
 
 
 def summary_line(bundle, written, out: Path, breaches, thresholds, serious, seconds: float) -> str:

@@ -9,17 +9,12 @@ import math
 
 import pandas as pd
 
-#: Excel number format per registry unit (and the few column kinds the sheets add)
+from ..sheets import UNIT_FORMATS
+
+#: Excel number format per registry unit — the add-in's sheets use the same table — and the few
+#: column kinds the report's tables add
 EXCEL_FORMATS = {
-    "fraction": "0.0%",
-    "currency": "#,##0",
-    "count": "#,##0",
-    "score": "0.0",
-    "ratio": "0.00",
-    "months": "0.0",
-    "days": "#,##0",
-    "hours": "#,##0.0",
-    "number": "#,##0.00",
+    **UNIT_FORMATS,
     "date": "yyyy-mm-dd",
     "datetime": "yyyy-mm-dd hh:mm",
     "integer": "0",
