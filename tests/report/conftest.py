@@ -37,7 +37,6 @@ def demo_dataset(demo_frames) -> Dataset:
 
 @pytest.fixture(scope="session")
 def bundle(demo_dataset):
-    pytest.importorskip("cs_desk.accounts_snapshot")
     from cs_desk.report import build_bundle
 
     return build_bundle(demo_dataset)

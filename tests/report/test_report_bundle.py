@@ -12,8 +12,6 @@ from cs_desk.kpis import compute
 from cs_desk.report import Cancelled, ReportBundle, build_bundle
 from cs_desk.report.bundle import books_section, headline_section, tidy_kpi_table, trend_frame, usable_by_fields
 
-pytest.importorskip("cs_desk.accounts_snapshot")
-
 
 def test_bundle_holds_every_section(bundle):
     assert isinstance(bundle, ReportBundle)

@@ -12,8 +12,6 @@ from cs_desk.report import command
 
 from .conftest import hostile_frames
 
-pytest.importorskip("cs_desk.accounts_snapshot")
-
 
 def parse(argv: list[str]):
     parser = argparse.ArgumentParser(prog="cs-desk")

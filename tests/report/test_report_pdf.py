@@ -5,12 +5,11 @@ import re
 import shutil
 import subprocess
 
+import pypdf
 import pytest
 
 from cs_desk.report import write_pdf
 from cs_desk.report.pdf import MAX_TABLE_ROWS
-
-pypdf = pytest.importorskip("pypdf")
 
 
 @pytest.fixture(scope="module")

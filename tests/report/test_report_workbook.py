@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import openpyxl
+import pypdf
 import pandas as pd
 import pytest
 
@@ -185,7 +186,6 @@ def test_xlsxfast_cells():
 @pytest.mark.libreoffice
 @pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_opens_the_workbook(workbook_path, tmp_path):
-    pypdf = pytest.importorskip("pypdf")
     pdf = convert_with_libreoffice(workbook_path, "pdf", tmp_path)
     reader = pypdf.PdfReader(pdf)
     assert len(reader.pages) >= 3
