@@ -531,11 +531,12 @@ def _account_sheet(book: _Book, bundle: ReportBundle) -> None:
 
 
 def _component_label(model, cid: str) -> str:
+    """The component's label from the model ("Seats in use"), else its id made readable."""
     try:
-        comp = model.component(cid)
-    except Exception:  # noqa: BLE001 - a score table without its model: fall back to the id
-        return _label(cid)
-    return getattr(comp, "label", None) or getattr(comp, "name", None) or _label(cid)
+        label = model.component(cid).label if model is not None else ""
+    except KeyError:
+        label = ""
+    return label or _label(cid)
 
 
 def _health_sheet(book: _Book, bundle: ReportBundle) -> None:
