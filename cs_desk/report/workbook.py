@@ -591,8 +591,8 @@ def _cohort_sheet(book: _Book, bundle: ReportBundle) -> None:
         months = [m for m in (3, 6, 12, 24) if m in proj.columns]
         frame = proj.reset_index().rename(columns={proj.index.name or "index": "cohort"})
         cols = [Column("cohort", "Cohort", width=10), Column("fit", "Fit", width=9),
-                Column("observed_months", "Months observed", "count"), Column("alpha", "alpha", "ratio"),
-                Column("beta", "beta", "ratio")]
+                Column("observed_months", "Months observed", "count"), Column("alpha", "alpha", "score"),
+                Column("beta", "beta", "score")]
         frame = frame.rename(columns={m: f"s{m}" for m in months})
         cols += [Column(f"s{m}", f"Survival at {m} months", "fraction") for m in months]
         _plain_table(book, ws, frame, cols, row)
@@ -608,7 +608,7 @@ def _triangle(book: _Book, ws, frame: pd.DataFrame, sizes: pd.Series, top: int) 
         ws.write_string(top, 2 + j, f"M{m}", book.header)
     ws.set_column(0, 0, 11)
     ws.set_column(1, 1, 10)
-    ws.set_column(2, 2 + len(months), 6.5)
+    ws.set_column(2, 2 + len(months), 8)
     pct = book.fmt(num_format="0%", align="center", font_size=9)
     count = book.kind_format("count")
     for i, (cohort, values) in enumerate(frame.iterrows(), start=1):
@@ -630,6 +630,7 @@ def _plain_table(book: _Book, ws, frame: pd.DataFrame, columns: list[Column], to
     """A small table inside a sheet (no filter, no frozen panes); returns the last row."""
     for j, c in enumerate(columns):
         ws.write_string(top, j, c.header, book.header)
+    ws.set_row(top, 30)
     formats = [book.kind_format(c.kind) for c in columns]
     for i, values in enumerate(frame[[c.key for c in columns]].itertuples(index=False, name=None), start=1):
         for j, v in enumerate(values):
