@@ -550,7 +550,8 @@ def _health_sheet(book: _Book, bundle: ReportBundle) -> None:
         book.table(ws, health, [Column("account_id", "Account ID")])
         return
     pts = [c for c in health.columns if str(c).startswith("pts_")]
-    lead = [c for c in ("account_id", "account_name", "csm", "segment", "score", "band", "score_prev", "score_change",
+    lead = [c for c in ("account_id", "account_name", "csm", "segment", "active", "score", "band", "score_prev",
+                        "score_change",
                         "band_change", "profile", "weakest", "lift_to_next_band") if c in health.columns]
     tail = [c for c in ("missing_components", "stale_components") if c in health.columns]
     columns = [Column(c, _header(c), _kind_of(health, c)) for c in lead]
