@@ -346,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import sheets_command
     from .health import command as health_command
+    from .report import command as report_command
+
+    report_command.add_parser(sub)  # cs-desk report FILES... --out DIR --formats xlsx,pdf --fail-on ...
 
     health_command.add_parser(sub, _add_inputs, _add_output)  # cs-desk health score|backtest|compare ...
     sheets_command.add_parser(sub)  # cs-desk excel refresh BOOK.xlsx --out NEW.xlsx

@@ -67,10 +67,7 @@ def _fmt_nps(v: float) -> str:
 
 
 def _write_reports(dataset, out: Path, echo) -> list[Path]:
-    """The demo's portfolio report (xlsx and pdf), when the report module is installed."""
-    try:
-        from .report import write_reports
-    except ImportError as exc:  # matplotlib / reportlab are the `report` extra
-        echo(f"  (report skipped: {exc}; pip install 'cs-desk[report]')")
-        return []
+    """The demo's portfolio report (xlsx and pdf)."""
+    from .report import write_reports
+
     return write_reports(dataset, out, formats=("xlsx", "pdf"))

@@ -37,11 +37,15 @@ class Context:
         if not self.by:
             return pd.Series(dtype=object)
         accounts = self.dataset.table("accounts")
-        values = accounts[self.by].astype(object).where(accounts[self.by].notna(), NO_VALUE)
-        if pd.api.types.is_datetime64_any_dtype(accounts[self.by]):
-            values = accounts[self.by].dt.strftime("%Y-%m-%d").fillna(NO_VALUE)
-        values = values.map(lambda v: str(v).strip() or NO_VALUE)
-        return pd.Series(values.to_numpy(), index=accounts["account_id"].to_numpy())
+        return pd.Series(group_values(accounts[self.by]).to_numpy(), index=accounts["account_id"].to_numpy())
+
+    def sub_context(self, periods: list[Period]) -> "Context":
+        """The same data and groups over other periods (shares the grid and the group lookups)."""
+        other = Context(self.dataset, periods, self.by, self.options, self.grid)
+        for name in ("groups", "group_labels"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
 
     @cached_property
     def group_labels(self) -> list[str]:
@@ -143,6 +147,14 @@ class Context:
 
     def accounts_frame(self) -> pd.DataFrame:
         return self.dataset.table("accounts")
+
+
+def group_values(values: pd.Series) -> pd.Series:
+    """Group labels for a column: text stripped, dates as YYYY-MM-DD, empty values ``(none)``."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").fillna(NO_VALUE)
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    return text.where(text != "", NO_VALUE)
 
 
 def build_grid(ctx: Context) -> None:

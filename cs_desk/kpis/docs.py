@@ -34,7 +34,8 @@ def render_markdown() -> str:
                   "|---|---|---|---|---|---|---|"]
         for k in members:
             formula = k.formula.replace("|", "\\|")
-            lines.append(f"| `{k.id}` | {k.label} | {UNIT_TEXT.get(k.unit, k.unit)} | {k.direction or ''} | "
+            label = k.label if k.default else f"{k.label} (on request: `--kpi {k.id}`)"
+            lines.append(f"| `{k.id}` | {label} | {UNIT_TEXT.get(k.unit, k.unit)} | {k.direction or ''} | "
                          f"{_target(k)} | {', '.join(k.needs)} | {formula} |")
         lines.append("")
     return "\n".join(lines)

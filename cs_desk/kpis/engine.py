@@ -96,8 +96,9 @@ def default_range(dataset: Dataset, ctx_grid=None) -> tuple[pd.Timestamp, pd.Tim
 
 
 def resolve_kpis(kpis) -> list[KPI]:
+    """The KPIs asked for by id; by default every KPI except the on-request ones (``default=False``)."""
     if not kpis:
-        return list(REGISTRY.values())
+        return [k for k in REGISTRY.values() if k.default]
     chosen = []
     for k in kpis:
         if base_id(k) not in REGISTRY:

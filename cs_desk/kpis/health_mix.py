@@ -1,5 +1,10 @@
 """``health_mix``: share of paying accounts per health band at each period end, and its change.
 
+These KPIs rebuild every account's health score as of every period end, which costs far more than
+every other KPI together on a big portfolio (~30 s for 100k accounts x 36 months), so they are
+computed on request: ``compute(kpis=["health_mix", ...])`` / ``cs-desk compute --kpi health_mix``
+and in the reports, which show the health mix.
+
 The health model is ``options["health_model"]`` (a loaded model or a TOML path); without one the
 shipped default model is used. Scores are rebuilt as of each period end from the per-account
 snapshot, so no information from after the period is used.
@@ -48,7 +53,7 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame({f"n_{b}": table[b].to_numpy() for b in BANDS}, index=index)
 
 
-@kpi("health_mix", label="Health mix", unit="fraction", family="health",
+@kpi("health_mix", label="Health mix", unit="fraction", family="health", default=False,
      formula="Share of paying accounts in each health band (green / yellow / red) at the end of the period, "
              "scored with the health model as of that date")
 def health_mix(a: pd.DataFrame) -> pd.DataFrame:
@@ -56,14 +61,14 @@ def health_mix(a: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({b: safe_div(a[f"n_{b}"], total) for b in BANDS})
 
 
-@kpi("health_mix_change", label="Health mix change", unit="fraction", family="health",
+@kpi("health_mix_change", label="Health mix change", unit="fraction", family="health", default=False,
      formula="Change of each band's share against the previous period (percentage points as a fraction)")
 def health_mix_change(a: pd.DataFrame) -> pd.DataFrame:
     mix = health_mix(a)
     return mix - mix.groupby(level="group", sort=False).shift(1)
 
 
-@kpi("accounts_at_risk", label="Accounts at risk", unit="count", family="health", direction="lower",
+@kpi("accounts_at_risk", label="Accounts at risk", unit="count", family="health", direction="lower", default=False,
      formula="Paying accounts in the red band at the end of the period")
 def accounts_at_risk(a: pd.DataFrame) -> pd.Series:
     return a["n_red"]

@@ -36,6 +36,7 @@ class KPI:
     needs: tuple[str, ...] = ()
     headline: bool = False  # shown as a tile / on the summary sheet
     description: str = ""
+    default: bool = True  # False: computed only when asked for by id (costly, e.g. health mix)
 
     def meets_target(self, value: float | None) -> bool | None:
         """True/False against the default target; None when there is no target or no value."""
@@ -79,7 +80,7 @@ def family(name: str, needs: tuple[str, ...], label: str = ""):
 
 def kpi(id: str, *, label: str, unit: str, family: str, formula: str, direction: str | None = None,
         target: float | None = None, needs: tuple[str, ...] | None = None, headline: bool = False,
-        description: str = ""):
+        description: str = "", default: bool = True):
     """Register a KPI next to its function (see module docstring)."""
     if unit not in UNITS:
         raise ValueError(f"KPI {id!r}: unit {unit!r} not in {UNITS}")
@@ -92,7 +93,7 @@ def kpi(id: str, *, label: str, unit: str, family: str, formula: str, direction:
         fam_needs = FAMILIES[family].needs if family in FAMILIES else ()
         all_needs = tuple(dict.fromkeys(fam_needs + tuple(needs or ())))
         REGISTRY[id] = KPI(id, label, unit, family, formula, fn, direction, target, all_needs,
-                           headline, description)
+                           headline, description, default)
         return fn
 
     return register

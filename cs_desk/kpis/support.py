@@ -15,7 +15,7 @@ import pandas as pd
 from ..periods import Period, add_months
 from ..problems import Code, Problem, Severity
 from .adoption import all_ids, customers_at
-from .context import NO_VALUE, Context
+from .context import NO_VALUE, Context, group_values
 from .registry import family, kpi, safe_div
 
 CATEGORY_PREFIX = "category::"
@@ -30,7 +30,7 @@ def _hours(later: pd.Series, earlier: pd.Series) -> np.ndarray:
 
 
 def _labels(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), NO_VALUE).map(lambda v: str(v).strip() or NO_VALUE)
+    return group_values(values)
 
 
 def ticket_rows(tickets: pd.DataFrame, problems: list[Problem] | None = None) -> pd.DataFrame:
@@ -73,13 +73,13 @@ def aggregate_support(ctx: Context) -> pd.DataFrame:
         if column == "tickets" or column == "accounts_with_tickets" or column.startswith((CATEGORY_PREFIX,
                                                                                           PRIORITY_PREFIX)):
             out[column] = out[column].fillna(0.0)
-    # the same count for the period before each period (same length)
-    # (one period at a time: the windows of cut quarters/years may overlap)
-    previous = []
-    for p in ctx.periods:
-        one = Context(ctx.dataset, [Period(add_months(p.start, -p.months), p.start, p.label, p.kind)], ctx.by,
-                      ctx.options, ctx.grid)
-        previous.append(one.aggregate_events(tickets, "created_at", tickets=("_one", "sum"))["tickets"])
+    # the same count for the period before each period (same length): one pass when those windows
+    # do not overlap (whole months / quarters / years), else one period at a time (cut periods)
+    before = [Period(add_months(p.start, -p.months), p.start, p.label, p.kind) for p in ctx.periods]
+    disjoint = all(a.end <= b.start for a, b in zip(before, before[1:]))
+    chunks = [before] if disjoint else [[p] for p in before]
+    previous = [ctx.sub_context(chunk).aggregate_events(tickets, "created_at", tickets=("_one", "sum"))["tickets"]
+                for chunk in chunks]
     out["tickets_previous"] = pd.concat(previous).reindex(out.index).fillna(0.0).to_numpy()
     # backlog at the period end
     ends = [p.end for p in ctx.periods]

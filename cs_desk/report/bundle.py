@@ -24,8 +24,8 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..kpis import KpiResult, compute, headline_kpis
-from ..kpis.registry import base_id, get as get_kpi
-from ..periods import month_start, parse_month
+from ..kpis.registry import REGISTRY, base_id, get as get_kpi
+from ..periods import add_months, month_start, parse_month
 from ..problems import Problem, problems_frame
 
 Progress = Callable[[float, str], None]
@@ -242,7 +242,19 @@ def kpi_section(dataset: Dataset, start, end, by: list[str], step: Callable[[flo
         kpis = KpiResult(table, list(first.skipped), list(first.problems), first.context)
     else:
         kpis = compute(dataset, start, end, options=options)
+    _add_health_mix(kpis, dataset, options)
     return kpis, results
+
+
+def _add_health_mix(kpis: KpiResult, dataset: Dataset, options) -> None:
+    """The on-request health KPIs (scores rebuilt as of every period end), for the portfolio only:
+    the costliest KPIs, so not repeated per group."""
+    ctx = kpis.context
+    if kpis.table.empty or ctx is None or not ctx.periods or not dataset.has_revenue:
+        return
+    ids = [k.id for k in REGISTRY.values() if k.family == "health"]
+    extra = compute(dataset, ctx.periods[0].start, add_months(ctx.periods[-1].end, -1), kpis=ids, options=options)
+    kpis.table = pd.concat([kpis.table, extra.table], ignore_index=True)
 
 
 def tidy_kpi_table(kpis: KpiResult, kpis_by: dict[str, KpiResult]) -> pd.DataFrame:
