@@ -390,65 +390,20 @@ def dataset_from_values(sheets: Mapping[str, list[list]], book: str = "workbook"
 
 
 def _load_raw_sheets(raws, mapping, options: dict, recognitions=None) -> tuple[Dataset, dict[str, str]]:
-    """RawSheets -> Dataset through io's own loader when it offers one, else recognise + clean."""
-    from . import io
+    """RawSheets -> Dataset through io's own loader (same steps and problems as ``cs-desk compute``)."""
+    from .io import load_sheets
 
-    loader = getattr(io, "load_sheets", None)
-    if loader is not None and recognitions is None and all(h is None for _, h in raws):
-        dataset = loader([r for r, _ in raws], mapping=mapping, options=options)
-        found = {s.sheet: s.table for s in dataset.sources if s.sheet is not None}
-        return dataset, found
-    return _recognise_and_clean(raws, mapping, options, recognitions)
-
-
-def _recognise_and_clean(raws, mapping, options: dict, recognitions=None) -> tuple[Dataset, dict[str, str]]:
-    """The loop of :func:`cs_desk.io.load` over sheets already in memory (same steps, same
-    problems): recognise, reshape with :func:`cs_desk.io.canonical_frame`, clean, validate."""
-    from .io import canonical_frame
-    from .io.clean import clean_frame
-    from .io.mapping import recognise
-    from .io.validate import SOURCE_COLUMN, cross_validate
-
-    if mapping is not None:
-        options = {**mapping.options, **options}
-    ds = Dataset(options=dict(options))
+    dataset, recs = load_sheets(raws, mapping, options,
+                                advice=f"Name its table on the '{SETTINGS_SHEET}' sheet "
+                                       f"(sheet: <name> | accounts, mrr, ...) if it holds data.")
     found: dict[str, str] = {}
-    parts: dict[str, list[pd.DataFrame]] = {}
-    for raw, hint in raws:
-        rec = recognise(raw, mapping, table_hint=hint)
+    for (raw, _), rec in zip(raws, recs):
         if recognitions is not None:
             recognitions[raw.sheet] = rec
-        where = dict(file=raw.file, sheet=raw.sheet)
-        headers = ", ".join(raw.columns[:12]) + (", ..." if len(raw.columns) > 12 else "")
-        if rec.table is None:
-            ds.problems.append(Problem(Code.SHEET_NOT_RECOGNISED,
-                                       f"The sheet does not look like any known table (headers: {headers}); it was "
-                                       f"left alone. Name its table on the '{SETTINGS_SHEET}' sheet "
-                                       f"(sheet: {raw.sheet} | accounts, mrr, ...) if it holds data.",
-                                       Severity.INFO, row=raw.header_row, **where))
-            continue
-        if rec.missing:
-            ds.problems.append(Problem(Code.MISSING_COLUMN,
-                                       f"The sheet looks like {rec.table} data but no column holds "
-                                       f"{', '.join(rec.missing)}; it was not used. Headers found: {headers}.",
-                                       Severity.ERROR, row=raw.header_row, table=rec.table, **where))
-            continue
-        frame, rows, source_columns = canonical_frame(raw, rec)
-        opts = {**options, **rec.options, "source_columns": source_columns}
-        cleaned, probs = clean_frame(frame, rec.table, file=raw.file, sheet=raw.sheet, row_numbers=rows,
-                                     options=opts)
-        ds.problems.extend(probs)
-        cleaned[SOURCE_COLUMN] = np.int64(len(ds.sources))
-        found[raw.sheet] = rec.table
-        ds.sources.append(Source(
-            file=raw.file, sheet=raw.sheet, table=rec.table, rows=len(frame), rows_set_aside=len(frame) - len(cleaned),
-            mapping={k: (v if isinstance(v, str) else "(month columns)") for k, v in rec.mapping.items()},
-            confidence=rec.confidence, unmapped=tuple(rec.unmapped), header_row=raw.header_row, layout=rec.layout))
-        parts.setdefault(rec.table, []).append(cleaned)
-    for table, frames in parts.items():
-        ds.tables[table] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    ds.problems.extend(cross_validate(ds))
-    return ds, found
+    for source in dataset.sources:
+        if source.sheet is not None:
+            found[source.sheet] = source.table
+    return dataset, found
 
 
 # =========================================================================== building the plan

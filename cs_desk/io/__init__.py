@@ -179,8 +179,12 @@ def _explicit_targets(explicit: dict | None) -> tuple[dict[str, tuple[str, str |
     return targets, problems
 
 
+NOT_RECOGNISED_ADVICE = "Map it with `cs-desk map` if it should be."
+
+
 def _process_sheet(ds: Dataset, raw: RawSheet, hint: str | None, mf: MappingFile | None,
-                   targets: dict, options: dict, parts: dict[str, list[pd.DataFrame]]) -> None:
+                   targets: dict, options: dict, parts: dict[str, list[pd.DataFrame]],
+                   advice: str = NOT_RECOGNISED_ADVICE) -> Recognition:
     """Recognise, clean and register one sheet (problems go to ``ds.problems``)."""
     rec = recognise(raw, mf, table_hint=hint)
     if hint:
@@ -190,20 +194,20 @@ def _process_sheet(ds: Dataset, raw: RawSheet, hint: str | None, mf: MappingFile
     if rec.table is None:
         ds.problems.append(Problem(Code.SHEET_NOT_RECOGNISED,
                                    f"The sheet does not look like any known table (headers: {headers}); it was not "
-                                   "used. Map it with `cs-desk map` if it should be.",
+                                   f"used. {advice}",
                                    Severity.INFO, row=raw.header_row, **where))
-        return
+        return rec
     if hint is None and rec.table in targets:
         ds.problems.append(Problem(Code.SHEET_NOT_RECOGNISED,
                                    f"The sheet looks like {rec.table} data but another sheet was given for that "
                                    "table; it was not used.", Severity.INFO, table=rec.table, **where))
-        return
+        return rec
     if rec.missing:
         ds.problems.append(Problem(Code.MISSING_COLUMN,
                                    f"The sheet looks like {rec.table} data but no column holds "
                                    f"{', '.join(rec.missing)}; it was not used. Headers found: {headers}.",
                                    Severity.ERROR, row=raw.header_row, table=rec.table, **where))
-        return
+        return rec
     frame, rows, source_columns = canonical_frame(raw, rec)
     opts = {**options, **rec.options, "source_columns": source_columns}
     if "decimal" not in opts and raw.hints.get("decimal"):
@@ -217,6 +221,31 @@ def _process_sheet(ds: Dataset, raw: RawSheet, hint: str | None, mf: MappingFile
         mapping=dict(rec.mapping), confidence=rec.confidence, unmapped=tuple(rec.unmapped),
         header_row=raw.header_row, layout=rec.layout))
     parts.setdefault(rec.table, []).append(cleaned)
+    return rec
+
+
+def _finish(ds: Dataset, parts: dict[str, list[pd.DataFrame]]) -> None:
+    """Concatenate each table's sources and check across tables."""
+    for table, frames in parts.items():
+        ds.tables[table] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    ds.problems.extend(cross_validate(ds))
+
+
+def load_sheets(raws, mapping: MappingFile | str | Path | None = None, options: dict | None = None,
+                advice: str = NOT_RECOGNISED_ADVICE) -> tuple[Dataset, list[Recognition]]:
+    """The loading steps of :func:`load` over sheets already in memory (e.g. handed over by Excel):
+    ``raws`` is a list of ``(RawSheet, table hint or None)``. Returns the dataset and each sheet's
+    recognition, in order. ``advice`` ends the message for a sheet that is no known table."""
+    options = dict(options or {})
+    mf, problems = _load_mapping(mapping)
+    if mf is not None:
+        options = {**mf.options, **options}
+    ds = Dataset(options=options)
+    ds.problems.extend(problems)
+    parts: dict[str, list[pd.DataFrame]] = {}
+    recognitions = [_process_sheet(ds, raw, hint, mf, {}, options, parts, advice) for raw, hint in raws]
+    _finish(ds, parts)
+    return ds, recognitions
 
 
 def load(paths=None, explicit: dict[str, str] | None = None, mapping: MappingFile | str | Path | None = None,
@@ -282,11 +311,9 @@ def load(paths=None, explicit: dict[str, str] | None = None, mapping: MappingFil
                                            f"(sheets: {', '.join(str(s.sheet) for s in seen) or 'none'}).",
                                            Severity.ERROR, file=tf, sheet=sheet, table=table))
 
-    for table, frames in parts.items():
-        ds.tables[table] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if progress:
         progress(0.95, "Checking across tables")
-    ds.problems.extend(cross_validate(ds))
+    _finish(ds, parts)
     if not ds.tables and not ds.errors:
         ds.problems.append(Problem(Code.MISSING_COLUMN, "No table could be recognised in the files given; map the "
                                                          "sheets with `cs-desk map`.", Severity.ERROR))
