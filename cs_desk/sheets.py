@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset, Source
+from .dataset import Dataset
 from .problems import Code, Problem, Severity, problems_frame
 
 MARKER_PREFIX = "cs-desk output"
@@ -544,11 +544,8 @@ def _results(dataset: Dataset, s: Settings, model, playbooks, now):
 
 def _bundle(dataset: Dataset, s: Settings, model, playbooks):
     """(bundle or None, problems the bundle found beyond the data's, note)."""
-    try:
-        from .report.bundle import build_bundle
-        from . import accounts_snapshot  # noqa: F401  (the bundle needs it)
-    except ImportError:
-        return None, [], None
+    from .report.bundle import build_bundle
+
     probs: list[Problem] = []
     if model is None and s.health_model:
         model, more = _health_model_from_text(s.health_model)
