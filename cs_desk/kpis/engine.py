@@ -56,19 +56,30 @@ class KpiResult:
         return self.context.period_labels if self.context else sorted(self.table["period"].unique())
 
 
+def blocked_tables(dataset: Dataset) -> dict[str, str]:
+    """Tables that were loaded but must not be summed, with the reason (mixed currencies)."""
+    return {p.table: p.message for p in dataset.problems
+            if p.code is Code.MIXED_CURRENCIES and p.severity is Severity.ERROR and p.table}
+
+
 def tables_available(dataset: Dataset) -> set[str]:
-    present = {name for name in TABLES if dataset.has(name)}
+    blocked = blocked_tables(dataset)
+    present = {name for name in TABLES if dataset.has(name) and name not in blocked}
     if dataset.options.get("usage_path"):  # a usage file aggregated without loading (usage_engine)
         present.add("usage")
-    if dataset.has_revenue:
+    if present & {"mrr", "subscriptions"}:
         present.add(REVENUE)
     return present
 
 
-def missing_reason(needs: tuple[str, ...], available: set[str]) -> str | None:
+def missing_reason(needs: tuple[str, ...], available: set[str], blocked: dict[str, str] | None = None) -> str | None:
     missing = [n for n in needs if n not in available]
     if not missing:
         return None
+    for n in missing:
+        for table in ((n,) if n != REVENUE else ("mrr", "subscriptions")):
+            if blocked and table in blocked:
+                return f"the {table} table mixes currencies; choose one with the currency option (--currency)"
     names = ["an MRR table or subscriptions" if n == REVENUE else f"the {n} table" for n in missing]
     return "needs " + " and ".join(names) + ", which " + ("was" if len(names) == 1 else "were") + " not loaded"
 
@@ -143,11 +154,12 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
         ctx.problems.clear()
         build_grid(ctx)
     available = tables_available(dataset)
+    blocked = blocked_tables(dataset)
     skipped: list[tuple[str, str]] = []
     parts: list[pd.DataFrame] = []
     by_family: dict[str, list[KPI]] = {}
     for k in chosen:
-        reason = missing_reason(k.needs, available)
+        reason = missing_reason(k.needs, available, blocked)
         if reason:
             skipped.append((k.id, reason))
         else:

@@ -295,3 +295,19 @@ def test_compute_does_not_mutate_its_input():
     before = ds.tables["subscriptions"].copy()
     compute(ds, by=None)
     pd.testing.assert_frame_equal(before, ds.tables["subscriptions"])
+
+
+def test_mixed_currencies_are_refused_unless_one_is_chosen(tmp_path):
+    """A table that mixes currencies is not summed: revenue KPIs are skipped with the reason, and
+    choosing a currency keeps only its rows (DESIGN.md edge case)."""
+    from cs_desk import io
+
+    csv = tmp_path / "mrr.csv"
+    csv.write_text("account_id,month,mrr,currency\nA,2024-01,100,USD\nB,2024-01,90,EUR\n"
+                   "A,2024-02,100,USD\nB,2024-02,90,EUR\n", encoding="utf-8")
+    mixed = compute(io.load([csv]))
+    assert mixed.table[mixed.table.kpi == "mrr"].empty
+    assert "mixes currencies" in dict(mixed.skipped)["mrr"]
+    assert any(p.code.value == "mixed_currencies" and p.severity.value == "error" for p in mixed.problems)
+    usd = compute(io.load([csv], options={"currency": "USD"}))
+    assert value(usd, "mrr", "2024-02") == 100
