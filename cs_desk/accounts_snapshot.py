@@ -23,7 +23,10 @@ before those, "90d" = [as_of - 90 days, as_of). If no account at all has usage i
 days (the usage export ends earlier) the usage columns are left empty rather than zero.
 
 ``account_snapshots(dataset, dates)`` stacks the snapshots of many as-of dates (backtests) and
-shares every sort and reduction between them.
+shares every sort and reduction between them. ``columns=`` restricts the result to some columns
+(``account_id`` and ``as_of`` are always there): the families of metrics nobody asked for
+(usage, tickets, surveys, renewals, onboarding, ...) are then not computed at all, and the
+columns that are computed hold exactly the values of the full snapshot.
 """
 from __future__ import annotations
 
@@ -125,6 +128,17 @@ COLUMNS = (
     "ces_weighted", "csm_sentiment", "csm_sentiment_age_days", "onboarded", "onboarded_on", "days_to_onboard",
     "onboarding_status", "referrals", "reviews", "case_studies",
 )
+
+#: Columns computed together (one family = one pass over its source table).
+USAGE_COLUMNS = ("active_users_30d", "depth", "features_used_30d", "events_30d", "events_prev_30d",
+                 "days_since_last_activity", "days_active_30d", "last_activity", "activity_bucket",
+                 "seat_utilization", "usage_trend")
+TICKET_COLUMNS = ("tickets_90d", "urgent_tickets_90d", "open_tickets")
+SURVEY_COLUMNS = ("last_nps", "last_nps_date", "nps_weighted", "nps_responses", "last_csat", "last_csat_date",
+                  "csat_weighted", "last_ces", "last_ces_date", "ces_weighted")
+ONBOARDING_COLUMNS = ("onboarded", "onboarded_on", "days_to_onboard", "onboarding_status")
+RENEWAL_COLUMNS = ("renewal_date", "days_to_renewal")
+SENTIMENT_COLUMNS = ("csm_sentiment", "csm_sentiment_age_days")
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -287,16 +301,38 @@ def _as_of_dates(as_of_dates) -> pd.DatetimeIndex:
     return dates.unique().sort_values()
 
 
-def account_snapshot(dataset: Dataset, as_of, options: dict | None = None) -> pd.DataFrame:
+def account_snapshot(dataset: Dataset, as_of, options: dict | None = None,
+                     columns: Iterable[str] | None = None) -> pd.DataFrame:
     """One row per account known at ``as_of`` (see the module docstring for the as-of rule)."""
-    return account_snapshots(dataset, [as_of], options)
+    return account_snapshots(dataset, [as_of], options, columns=columns)
+
+
+def _wanted(columns: Iterable[str] | None) -> set[str] | None:
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        columns = [columns]
+    want = set(columns)
+    unknown = sorted(want - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"not snapshot columns: {', '.join(map(repr, unknown))}")
+    return want | {"account_id", "as_of"}
 
 
 def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None,
-                      progress: Callable[[float, str], None] | None = None) -> pd.DataFrame:
+                      progress: Callable[[float, str], None] | None = None,
+                      columns: Iterable[str] | None = None) -> pd.DataFrame:
     """Snapshots of several as-of dates stacked (column ``as_of``), sorted by as_of and account.
 
-    Problems found on the way are in ``result.attrs["problems"]``."""
+    ``columns``: only these columns (in ``COLUMNS`` order; ``account_id`` and ``as_of`` always),
+    computing only the metric families they need - same rows, same values as the full snapshot.
+    Problems found on the way are in ``result.attrs["problems"]`` (with ``columns``: those of
+    the families computed). Unknown column names raise ``ValueError``."""
+    want = _wanted(columns)
+
+    def need(*names: str) -> bool:
+        return want is None or not want.isdisjoint(names)
+
     opts = merged_options(dataset, options)
     dates = _as_of_dates(as_of_dates)
     T = len(dates)
@@ -352,20 +388,94 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
     with np.errstate(divide="ignore", invalid="ignore"):
         trend = np.where(mrr_3m > 0, mrr / mrr_3m - 1.0, np.nan)
     cols.update(mrr=mrr, mrr_3m_ago=mrr_3m, mrr_trend_3m=trend, arr=mrr * 12, active=active, churned=churned_by)
-    status_t = np.repeat(status[:, None], T, axis=1)
-    status_t[~np.isnat(churn)[:, None] & (churn[:, None] >= tt)] = None
-    cols["status"] = status_t
+    if need("status"):
+        status_t = np.repeat(status[:, None], T, axis=1)
+        status_t[~np.isnat(churn)[:, None] & (churn[:, None] >= tt)] = None
+        cols["status"] = status_t
 
     # customer since, tenure
-    first_paid, first_known = _first_revenue(dataset, ids)
-    crm_ok = ~np.isnat(since_crm)[:, None] & (since_crm[:, None] < tt)
-    paid_ok = ~np.isnat(first_known)[:, None] & (first_known[:, None] <= tt)
-    since = np.where(crm_ok, since_crm[:, None], np.where(paid_ok, first_paid[:, None], np.datetime64("NaT")))
-    since = since.astype("datetime64[ns]")
-    cols["customer_since"] = since
-    cols["tenure_days"] = _days(tt - since)
+    since = None
+    if need("customer_since", "tenure_days", *ONBOARDING_COLUMNS):
+        first_paid, first_known = _first_revenue(dataset, ids)
+        crm_ok = ~np.isnat(since_crm)[:, None] & (since_crm[:, None] < tt)
+        paid_ok = ~np.isnat(first_known)[:, None] & (first_known[:, None] <= tt)
+        since = np.where(crm_ok, since_crm[:, None], np.where(paid_ok, first_paid[:, None], np.datetime64("NaT")))
+        since = since.astype("datetime64[ns]")
+        cols["customer_since"] = since
+        cols["tenure_days"] = _days(tt - since)
 
-    # renewals
+    if need(*RENEWAL_COLUMNS):
+        _renewal_columns(cols, dataset, ids, t_ns, tt, opts, acc_col)
+
+    # usage
+    seats = acc_col("seats", float)
+    milestone_usage = need(*ONBOARDING_COLUMNS) and bool(opts.get("onboarding_milestone"))
+    src = usage_source(dataset, opts) if need(*USAGE_COLUMNS) or milestone_usage else None
+    daily = daily_usage(src, pd.Timestamp(dates[-1]), accounts=ids) if src is not None and T else None
+    if daily is not None:
+        problems.extend(daily.problems)
+    if need(*USAGE_COLUMNS):
+        if daily is not None:
+            _usage_columns(cols, daily, ids, dates, seats, opts, problems)
+        else:
+            for name in ("active_users_30d", "depth", "features_used_30d", "events_30d", "events_prev_30d",
+                         "days_active_30d", "days_since_last_activity"):
+                cols[name] = np.full((A, T), np.nan)
+            cols["last_activity"] = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
+            cols["activity_bucket"] = np.full((A, T), None, dtype=object)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cols["seat_utilization"] = np.where(seats[:, None] > 0, cols["active_users_30d"] / seats[:, None],
+                                                np.nan)
+            cols["usage_trend"] = np.where(cols["events_prev_30d"] > 0,
+                                           cols["events_30d"] / cols["events_prev_30d"] - 1.0, np.nan)
+
+    # support
+    if need(*TICKET_COLUMNS):
+        _ticket_columns(cols, dataset, ids, t_ns, opts)
+    # surveys
+    if need(*SURVEY_COLUMNS):
+        _survey_columns(cols, dataset, ids, t_ns, opts, problems)
+    # CSM sentiment
+    if need(*SENTIMENT_COLUMNS):
+        _sentiment_columns(cols, acc, acc_col, tt, T)
+
+    # onboarding
+    if need(*ONBOARDING_COLUMNS):
+        _onboarding_columns(cols, dataset, ids, t_ns, since, opts, daily, acc_col, problems)
+
+    # assemble: rows (as_of, account) where the account is known
+    ti, ai = np.nonzero(universe.T)
+    out = {"account_id": ids.to_numpy(dtype=object)[ai], "as_of": t_ns[ti]}
+    for name in TEXT_COLUMNS:
+        if name == "status" or not need(name):
+            continue
+        out[name] = acc_col(name)[ai]
+    for name in ("seats", "referrals", "reviews", "case_studies"):
+        if need(name):
+            out[name] = acc_col(name, float)[ai] if name != "seats" else seats[ai]
+    for name, arr in cols.items():
+        if need(name):
+            out[name] = arr[ai, ti]
+    frame = pd.DataFrame(out)
+    for name in ("active", "churned"):
+        if name in frame:
+            frame[name] = frame[name].astype(bool)
+    if "onboarded" in frame and frame["onboarded"].dtype == object:
+        frame["onboarded"] = frame["onboarded"].astype("boolean")
+    for name in ("activity_bucket", "onboarding_status") + TEXT_COLUMNS:  # text: object, missing = None
+        if name not in frame:
+            continue
+        col = frame[name].astype(object)
+        frame[name] = col.where(col.notna(), None)
+    frame = frame[[c for c in COLUMNS if c in frame]]
+    frame.attrs["problems"] = problems
+    if progress:
+        progress(1.0, "snapshots built")
+    return frame
+
+
+def _renewal_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, tt: np.ndarray, opts, acc_col):
+    A, T = len(ids), len(t_ns)
     term = int(opts.get("renewal_term_months", 12) or 12)
     anchor_crm = acc_col("renewal_date", "datetime64[ns]")
     last_ren = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -387,29 +497,7 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
     cols["renewal_date"] = renewal
     cols["days_to_renewal"] = _days(renewal - tt)
 
-    # usage
-    seats = acc_col("seats", float)
-    src = usage_source(dataset, opts)
-    daily = daily_usage(src, pd.Timestamp(dates[-1])) if src is not None and T else None
-    if daily is not None:
-        problems.extend(daily.problems)
-        _usage_columns(cols, daily, ids, dates, seats, opts, problems)
-    else:
-        for name in ("active_users_30d", "depth", "features_used_30d", "events_30d", "events_prev_30d",
-                     "days_active_30d", "days_since_last_activity"):
-            cols[name] = np.full((A, T), np.nan)
-        cols["last_activity"] = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
-        cols["activity_bucket"] = np.full((A, T), None, dtype=object)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cols["seat_utilization"] = np.where(seats[:, None] > 0, cols["active_users_30d"] / seats[:, None], np.nan)
-        cols["usage_trend"] = np.where(cols["events_prev_30d"] > 0,
-                                       cols["events_30d"] / cols["events_prev_30d"] - 1.0, np.nan)
-
-    # support
-    _ticket_columns(cols, dataset, ids, t_ns, opts)
-    # surveys
-    _survey_columns(cols, dataset, ids, t_ns, opts, problems)
-    # CSM sentiment
+def _sentiment_columns(cols, acc: pd.DataFrame, acc_col, tt: np.ndarray, T: int):
     sentiment = acc_col("csm_sentiment", float)
     s_date = acc_col("csm_sentiment_date", "datetime64[ns]")
     if "csm_sentiment_date" in acc and len(acc):
@@ -419,35 +507,8 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
         cols["csm_sentiment_age_days"] = np.where(known, _days(tt - s_date[:, None]), np.nan)
     else:
         cols["csm_sentiment"] = np.repeat(sentiment[:, None], T, axis=1)
-        cols["csm_sentiment_age_days"] = np.full((A, T), np.nan)
+        cols["csm_sentiment_age_days"] = np.full((len(sentiment), T), np.nan)
 
-    # onboarding
-    _onboarding_columns(cols, dataset, ids, t_ns, since, opts, daily, acc_col, problems)
-
-    # assemble: rows (as_of, account) where the account is known
-    ti, ai = np.nonzero(universe.T)
-    out = {"account_id": ids.to_numpy(dtype=object)[ai], "as_of": t_ns[ti]}
-    for name in TEXT_COLUMNS:
-        if name == "status":
-            continue
-        out[name] = acc_col(name)[ai]
-    for name in ("seats", "referrals", "reviews", "case_studies"):
-        out[name] = acc_col(name, float)[ai] if name != "seats" else seats[ai]
-    for name, arr in cols.items():
-        out[name] = arr[ai, ti]
-    frame = pd.DataFrame(out)
-    frame["active"] = frame["active"].astype(bool)
-    frame["churned"] = frame["churned"].astype(bool)
-    if frame["onboarded"].dtype == object:
-        frame["onboarded"] = frame["onboarded"].astype("boolean")
-    for name in ("activity_bucket", "onboarding_status") + TEXT_COLUMNS:  # text: object, missing = None
-        col = frame[name].astype(object)
-        frame[name] = col.where(col.notna(), None)
-    frame = frame[list(COLUMNS)]
-    frame.attrs["problems"] = problems
-    if progress:
-        progress(1.0, "snapshots built")
-    return frame
 
 
 def _days(delta: np.ndarray) -> np.ndarray:
@@ -480,9 +541,9 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
     uok_all = user >= 0
     ud = np.full(len(user), -1, dtype=np.int64)
     if daily.has_users and uok_all.any():
-        codes, uniq = pd.factorize(user[uok_all], use_na_sentinel=False)
+        codes, n_users = _dense_codes(user[uok_all])
         ud[uok_all] = codes
-        user_acct = np.empty(len(uniq), dtype=np.int64)
+        user_acct = np.empty(n_users, dtype=np.int64)
         user_acct[codes] = acct[uok_all]
     else:
         user_acct = np.zeros(0, dtype=np.int64)
@@ -527,6 +588,21 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
                 cols["depth"][:, j] = _bitmap_count(wa[km] * F1 + wf[km], A * F1, F1) / n_key
     cols["last_activity"] = last
     cols["activity_bucket"] = activity_bucket(cols["days_active_30d"], opts).reshape(A, T)
+
+
+def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0..n-1 of non-negative int keys (equal keys, equal codes) and n. Small key ranges
+    (user keys of an in-memory table: account x user number) use a lookup table instead of
+    hashing; the codes are then in key order rather than first-seen order, which no count
+    depends on."""
+    top = int(keys.max()) + 1 if len(keys) else 0
+    if top <= max(4 * len(keys), 1 << 20):
+        present = np.zeros(top, dtype=bool)
+        present[keys] = True
+        remap = np.cumsum(present, dtype=np.int64) - 1
+        return remap[keys], int(remap[-1]) + 1 if top else 0
+    codes, uniq = pd.factorize(keys, use_na_sentinel=False)
+    return codes, len(uniq)
 
 
 def _bitmap_count(key: np.ndarray, size: int, per_owner: int) -> np.ndarray:
@@ -590,17 +666,31 @@ def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opt
     sv = sv[sv["date"].notna()]
     d_all = sv["date"].to_numpy(dtype="datetime64[ns]")
     half_life = float(opts.get("sentiment_half_life_days", HALF_LIFE_DAYS))
+    # Per-row work done once for every as-of date: account positions and the survey type (as
+    # survey_scores normalises it). survey_scores still decides per date which rows are usable
+    # (its scale checks depend on the rows seen); it gets only the columns it reads, with a
+    # RangeIndex so that the rows it keeps map back to these arrays.
+    pos_all = _positions(ids, sv["account_id"])
+    raw = sv["survey"].astype(object)
+    codes, uniques = pd.factorize(raw)
+    names = list(spec)
+    kind_of = np.array([names.index(k) if k in names else -1
+                        for k in (str(v).strip().lower() for v in uniques)] + [-1], dtype=np.int64)
+    kind_all = kind_of[np.where(codes >= 0, codes, len(uniques))]
+    base = pd.DataFrame({"account_id": pos_all, "date": d_all, "survey": raw.to_numpy(),
+                         "score": sv["score"].to_numpy()})
     for j in range(T):
         t = t_ns[j]
-        rows, probs = survey_scores(sv[d_all < t], opts)
+        rows, probs = survey_scores(base[d_all < t], opts)
         if j == T - 1:
             problems.extend(probs)
-        pos = _positions(ids, rows["account_id"])
-        d = rows["date"].to_numpy(dtype="datetime64[ns]")
+        at = rows.index.to_numpy()
+        pos = pos_all[at]
+        d = d_all[at]
         s = rows["score"].to_numpy(dtype=float)
-        kind = rows["survey"].to_numpy()
-        for name, (last, date, weighted, count) in spec.items():
-            sel = (kind == name) & (pos >= 0)
+        kind = kind_all[at]
+        for k, (name, (last, date, weighted, count)) in enumerate(spec.items()):
+            sel = (kind == k) & (pos >= 0)
             if count:
                 cols[count][:, j] = np.bincount(pos[sel], minlength=A)
             if not sel.any():

@@ -269,3 +269,47 @@ def test_usage_file_gives_the_same_snapshot(tmp_path):
     t.pop("usage")
     from_file = account_snapshots(dataset(t, usage_path=str(path)), [AS_OF, T("2024-03-01")])
     pd.testing.assert_frame_equal(in_memory, from_file)
+
+
+FAMILY_PICKS = [
+    ["active"],
+    ["mrr", "segment", "tenure_days"],
+    ["depth", "usage_trend", "seat_utilization"],
+    ["open_tickets", "last_nps", "csm_sentiment_age_days"],
+    ["onboarding_status", "days_to_renewal", "status"],
+    list(COLUMNS),
+]
+
+
+@pytest.mark.parametrize("columns", FAMILY_PICKS)
+@pytest.mark.parametrize("options", [{}, {"onboarding_milestone": {"events": 2}}])
+def test_columns_restriction_gives_the_full_snapshots_columns(columns, options):
+    ds = dataset(**options)
+    dates = [T("2023-12-01"), AS_OF, T("2024-05-01")]
+    full = account_snapshots(ds, dates)
+    part = account_snapshots(ds, dates, columns=columns)
+    expected = [c for c in COLUMNS if c in set(columns) | {"account_id", "as_of"}]
+    assert list(part.columns) == expected
+    pd.testing.assert_frame_equal(part, full[expected], check_exact=True)
+    one = account_snapshot(ds, AS_OF, columns=columns)
+    pd.testing.assert_frame_equal(one, account_snapshot(ds, AS_OF)[expected], check_exact=True)
+
+
+def test_columns_restriction_rejects_unknown_names():
+    with pytest.raises(ValueError, match="nps_score"):
+        account_snapshots(dataset(), [AS_OF], columns=["mrr", "nps_score"])
+
+
+def test_usage_from_a_python_string_column_with_missing_ids():
+    """Usage ids with missing values (str dtype and object dtype) give the same snapshot."""
+    t = tables()
+    usage = t["usage"].copy()
+    usage.loc[1, "user_id"] = None
+    usage.loc[2, "account_id"] = None
+    usage.loc[3, "feature"] = None
+    as_object = usage.astype({c: object for c in ("account_id", "user_id", "feature")})
+    as_str = usage.astype({c: "string" for c in ("account_id", "user_id", "feature")})
+    snaps = [account_snapshot(dataset({**t, "usage": u}), AS_OF) for u in (as_object, as_str)]
+    pd.testing.assert_frame_equal(snaps[0], snaps[1], check_exact=True)
+    a = snaps[0].set_index("account_id")
+    assert a.loc["a", "events_30d"] == 1  # the row without an account is not counted

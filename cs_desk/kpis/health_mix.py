@@ -1,13 +1,13 @@
 """``health_mix``: share of paying accounts per health band at each period end, and its change.
 
-These KPIs rebuild every account's health score as of every period end, which costs far more than
-every other KPI together on a big portfolio (~30 s for 100k accounts x 36 months), so they are
-computed on request: ``compute(kpis=["health_mix", ...])`` / ``cs-desk compute --kpi health_mix``
+These KPIs rebuild every account's health score as of every period end, which costs more than
+most other KPIs together on a big portfolio, so they are computed on request: ``compute(kpis=["health_mix", ...])`` / ``cs-desk compute --kpi health_mix``
 and in the reports, which show the health mix.
 
 The health model is ``options["health_model"]`` (a loaded model or a TOML path); without one the
 shipped default model is used. Scores are rebuilt as of each period end from the per-account
-snapshot, so no information from after the period is used.
+snapshot, so no information from after the period is used; the snapshot computes only the
+columns the model reads (:func:`snapshot_columns`).
 """
 from __future__ import annotations
 
@@ -29,25 +29,51 @@ def _model(options: dict):
     return load(given) if given is not None else default_model()
 
 
+#: Snapshot columns the health mix reads besides the model's own (``active`` filters the paying
+#: accounts; segment and mrr are cheap and commonly read).
+_MIX_COLUMNS = ("account_id", "as_of", "active", "segment", "mrr")
+
+
+def snapshot_columns(model) -> list[str] | None:
+    """The snapshot columns scoring ``model`` reads: its components' metrics (and staleness age
+    and reason columns), its profiles' ``when`` metrics, plus :data:`_MIX_COLUMNS`. Names that
+    are not snapshot columns are left out (the scorer treats them as missing either way)."""
+    from ..accounts_snapshot import COLUMNS
+
+    names = set(_MIX_COLUMNS)
+    for comp in model.components:
+        names.add(comp.metric)
+        if comp.stale_after_days is not None:
+            names.add(comp.age_column)
+        if comp.reason_metric:
+            names.add(comp.reason_metric)
+    for prof in model.profiles:
+        names.update(cond.metric for cond in prof.when)
+    return [c for c in COLUMNS if c in names]
+
+
 @family("health", needs=(REVENUE,), label="Health")
 def aggregate_health(ctx: Context) -> pd.DataFrame:
     from ..accounts_snapshot import account_snapshots
-    from ..health import score_history
+    from ..health import Scorer
 
     model, problems = _model(ctx.options)
     ctx.problems.extend(problems)
     index = ctx.index()
     if model is None:
         return pd.DataFrame({f"n_{b}": np.nan for b in BANDS}, index=index)
-    stacked = account_snapshots(ctx.dataset, [p.end for p in ctx.periods], options=ctx.options)
+    stacked = account_snapshots(ctx.dataset, [p.end for p in ctx.periods], options=ctx.options,
+                                columns=snapshot_columns(model))
     stacked = stacked[stacked["active"].fillna(False).astype(bool)] if "active" in stacked else stacked
-    scores = score_history(model, stacked.reset_index(drop=True))
+    stacked = stacked.reset_index(drop=True)
+    # the bands of score_history(model, stacked), without its (here unused) per-row table and sort
+    bands = Scorer(model, stacked).compute().bands()
     label_of = {p.end: p.label for p in ctx.periods}
-    scores["period"] = pd.to_datetime(scores["as_of"]).map(label_of)
+    scores = pd.DataFrame({"period": pd.to_datetime(stacked["as_of"]).map(label_of).to_numpy(), "band": bands})
     parts = [scores.assign(group="all")]
     if ctx.by:
         labels = np.asarray(ctx.group_labels[1:], dtype=object)
-        parts.append(scores.assign(group=labels[ctx.group_codes(scores["account_id"])]))
+        parts.append(scores.assign(group=labels[ctx.group_codes(stacked["account_id"])]))
     table = pd.concat(parts).groupby(["period", "group", "band"]).size().unstack("band")
     table = table.reindex(index).reindex(columns=list(BANDS)).fillna(0.0)
     return pd.DataFrame({f"n_{b}": table[b].to_numpy() for b in BANDS}, index=index)
