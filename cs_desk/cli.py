@@ -146,7 +146,7 @@ def _rows_set_aside_line(dataset) -> str | None:
 # -- commands --------------------------------------------------------------------------------------
 def cmd_compute(args) -> int:
     from .kpis import compute
-    from .problems import has_errors, problems_frame
+    from .problems import problems_frame
 
     dataset = load_inputs(args)
     if not dataset.tables:
@@ -169,7 +169,7 @@ def cmd_compute(args) -> int:
     if result.skipped and not args.quiet:
         _err(f"{len(result.skipped)} KPI(s) skipped: " + "; ".join(f"{k} ({why})" for k, why in result.skipped[:6])
              + (" ..." if len(result.skipped) > 6 else ""))
-    return EXIT_FATAL if has_errors(dataset.problems) and not dataset.tables else code
+    return code
 
 
 def cmd_movements(args) -> int:
