@@ -55,6 +55,35 @@ class LoadFailed(Exception):
         self.problems = list(problems or [])
 
 
+# ------------------------------------------------------------------------------------ warm-up
+#: engine modules the analysis imports after loading; ``cs_desk.health`` alone pulls in
+#: ``scipy.stats`` and ``scipy.sparse`` (its backtest), about 0.5 s of imports
+WARM_MODULES = ("cs_desk.report", "cs_desk.report.bundle", "cs_desk.kpis", "cs_desk.kpis.revenue",
+                "cs_desk.usage_engine", "cs_desk.health", "cs_desk.alerts", "cs_desk.accounts_snapshot")
+_warm_started = False
+
+
+def warm_up_engine() -> None:
+    """Import the analysis' engine modules on a background thread, once per process, so that
+    the imports overlap loading the files instead of following it (:func:`load_dataset` starts
+    it). Python's per-module import locks make a thread that needs a module being imported wait
+    for it. Errors are left to the real import (on the worker thread) to report."""
+    global _warm_started
+    if _warm_started:
+        return
+    _warm_started = True
+    import threading
+
+    def run() -> None:
+        for name in WARM_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - reported where the module is really used
+                pass
+
+    threading.Thread(target=run, name="cs-desk-warm-up", daemon=True).start()
+
+
 # ------------------------------------------------------------------------------------ loading
 def _takes(fn, name: str) -> bool:
     import inspect
@@ -71,6 +100,9 @@ def load_dataset(paths: list[str], mapping=None, explicit: dict | None = None, o
     """``cs_desk.io.load`` with a readable failure when nothing at all could be used."""
     from cs_desk import io
 
+    # cs_desk.io is imported (by this thread) before the warm-up starts, so the two threads never
+    # import the same package's modules in opposite orders
+    warm_up_engine()
     kwargs: dict[str, Any] = {"explicit": explicit or None, "mapping": mapping, "options": options or None}
     if _takes(io.load, "progress"):
         kwargs["progress"] = _sub(progress, 0.0, 1.0)
@@ -180,6 +212,9 @@ def analyse(dataset, health_model=None, playbooks=None, progress: Progress = Non
         # books of business are built for the export (export_reports), not for every open
         kwargs: dict[str, Any] = {"health_model": health_model, "progress": _sub(progress, 0.0, 0.95),
                                   "cancelled": cancelled, "by": ()}
+        # no screen shows the cohorts or the books of business: left out here, computed by the
+        # full bundle the export builds (export_reports)
+        kwargs.update({k: False for k in ("cohorts", "books") if _takes(build, k)})
         if playbooks is not None:
             kwargs["playbooks"] = playbooks
         try:
@@ -484,8 +519,9 @@ def export_reports(analysis: Analysis, folder: str, formats: tuple[str, ...], pr
     folder_p = Path(folder)
     folder_p.mkdir(parents=True, exist_ok=True)
     bundle = analysis.bundle
-    if bundle is None or not getattr(bundle, "by", ()):
-        # the report has a section per segment and per CSM: the full bundle, same model
+    if bundle is None or not getattr(bundle, "by", ()) or getattr(bundle, "omitted", ()):
+        # the report has a section per segment and per CSM, cohorts and books of business that the
+        # screens' bundle leaves out: the full bundle, same model
         from cs_desk.report.bundle import build_bundle
 
         bundle = build_bundle(analysis.dataset, health_model=analysis.health_model,

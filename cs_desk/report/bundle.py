@@ -78,6 +78,13 @@ class ReportBundle:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (kpi, reason)
     notes: list[str] = field(default_factory=list)  # sections left empty, and why
     timings: dict[str, float] = field(default_factory=dict)
+    #: sections left out on request (``build_bundle(cohorts=False, books=False)``): "cohorts",
+    #: "books"; empty for a complete bundle. A partial bundle is not for writing reports.
+    omitted: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.omitted
 
     @property
     def periods(self) -> list[str]:
@@ -105,13 +112,20 @@ class ReportBundle:
 # orchestration
 def build_bundle(dataset: Dataset, health_model=None, playbooks=None, start=None, end=None,
                  by: Iterable[str] | str | None = DEFAULT_BY, progress: Progress | None = None,
-                 cancelled: CancelCheck | None = None, *, title: str | None = None) -> ReportBundle:
+                 cancelled: CancelCheck | None = None, *, title: str | None = None, cohorts: bool = True,
+                 books: bool = True) -> ReportBundle:
     """Compute every section of the report once (see the module docstring).
 
     ``health_model`` / ``playbooks``: a loaded model / playbook set, a path to a TOML file, or
     None for the defaults that ship with cs-desk. ``start`` / ``end``: first and last month
     (``YYYY-MM`` or a date; default: what the data covers). ``by``: accounts fields to break the
     KPIs and books of business down by; fields the accounts table lacks are left out with a note.
+
+    ``cohorts=False`` leaves out the cohort triangles and their projection (``cohorts`` None,
+    ``cohort_projection`` empty); ``books=False`` leaves out the books of business, top risks and
+    expansion candidates (empty frames with their columns). Both are for screens that do not show
+    those sections (the desktop dashboard); ``bundle.omitted`` names what was left out, and such a
+    bundle is not for writing reports. The defaults compute everything.
     """
     step = _Steps(progress, cancelled)
     notes: list[str] = []
@@ -158,13 +172,24 @@ def build_bundle(dataset: Dataset, health_model=None, playbooks=None, start=None
     step(0.75, "Actions")
     actions = actions_section(accounts, rules)
 
-    step(0.8, "Cohorts")
-    cohorts, projection = cohort_section(kpis)
+    omitted: list[str] = []
+    if cohorts:
+        step(0.8, "Cohorts")
+        cohort_tables, projection = cohort_section(kpis)
+    else:
+        cohort_tables, projection = None, pd.DataFrame()
+        omitted.append("cohorts")
 
-    step(0.9, "Books of business")
-    books = books_section(accounts, by_fields)
-    risks = risk_section(accounts, actions, by_fields)
-    expansion = expansion_section(accounts, by_fields)
+    if books:
+        step(0.9, "Books of business")
+        book_table = books_section(accounts, by_fields)
+        risks = risk_section(accounts, actions, by_fields)
+        expansion = expansion_section(accounts, by_fields)
+    else:
+        book_table = books_section(pd.DataFrame(), [])  # empty, with the section's columns
+        risks = risk_section(pd.DataFrame(), None, [])
+        expansion = expansion_section(pd.DataFrame(), [])
+        omitted.append("books")
     headline = headline_section(kpis)
 
     step(1.0, "Report data ready")
@@ -172,8 +197,8 @@ def build_bundle(dataset: Dataset, health_model=None, playbooks=None, start=None
         title=title or DEFAULT_TITLE, start=first, end=last, as_of=as_of, by=tuple(by_fields),
         kpis=kpis, kpis_by=kpis_by, kpi_table=kpi_table, headline=headline, movements=movements,
         snapshot=accounts, health=health, health_model=model, health_mix=mix, actions=actions,
-        cohorts=cohorts, cohort_projection=projection, books=books, risks=risks, expansion=expansion,
-        problems=problems, skipped=list(kpis.skipped), notes=notes, timings=step.timings,
+        cohorts=cohort_tables, cohort_projection=projection, books=book_table, risks=risks, expansion=expansion,
+        problems=problems, skipped=list(kpis.skipped), notes=notes, timings=step.timings, omitted=tuple(omitted),
     )
 
 

@@ -58,9 +58,20 @@ class ChartCanvas(FigureCanvasQTAgg):
         self.empty("No data yet")
 
     def draw(self) -> None:
+        # A chart on a hidden tab (Accounts, Health builder while the dashboard opens) is drawn
+        # when it is shown: rendering it now would be wasted (and laid out at a size it does not have).
+        if not self.isVisible():
+            self._hidden_stale = True
+            return
+        self._hidden_stale = False
         with warnings.catch_warnings():  # a chart on a hidden tab has no size yet
             warnings.filterwarnings("ignore", message="constrained_layout not applied", category=UserWarning)
             super().draw()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if getattr(self, "_hidden_stale", False):
+            self.draw_idle()
 
     def sizeHint(self):  # noqa: N802 - small preferred size: the layout gives charts the room there is
         from PySide6.QtCore import QSize

@@ -42,3 +42,39 @@ def test_every_screen_paints(qtbot, loaded, tmp_path):
         qtbot.wait(20)
         image = loaded.grab().toImage()
         assert image.width() >= 1000 and not image.isNull()
+
+
+def test_screens_bundle_leaves_out_cohorts_and_books_and_export_computes_them(demo_results, monkeypatch, tmp_path):
+    from gui import backend
+
+    dataset, analysis = demo_results
+    assert set(analysis.bundle.omitted) == {"cohorts", "books"}  # nothing on screen shows them
+    seen = []
+
+    def fake_writer(bundle, target, **_kwargs):
+        seen.append(bundle)
+        target.write_text("x")
+        return target
+
+    monkeypatch.setattr(backend, "report_writers", lambda: {"xlsx": fake_writer})
+    backend.export_reports(analysis, str(tmp_path), ("xlsx",))
+    (full,) = seen
+    assert full.complete and full.cohorts is not None and not full.books.empty
+    assert full.by == ("segment", "csm")
+    assert full.health_model is analysis.health_model
+    assert full.kpis.value("mrr") == analysis.bundle.kpis.value("mrr")
+
+
+def test_a_hidden_chart_is_drawn_when_shown(qtbot):
+    from gui.views.charts import ChartCanvas
+
+    chart = ChartCanvas("test")
+    qtbot.addWidget(chart)
+    draws = []
+    chart.mpl_connect("draw_event", lambda _e: draws.append(1))
+    chart.empty("nothing")
+    chart.draw()
+    assert draws == []  # hidden: nothing rendered yet
+    chart.resize(400, 300)
+    chart.show()
+    qtbot.waitUntil(lambda: len(draws) > 0, timeout=5000)

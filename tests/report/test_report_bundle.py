@@ -153,3 +153,32 @@ def test_sections_are_plain_functions():
     assert books.loc[("segment", "(none)"), "accounts"] == 1
     assert books.loc[("segment", "X"), "renewals_30d"] == 1 and books.loc[("segment", "X"), "renewals_180d"] == 2
     assert math.isclose(books.loc[("segment", "X"), "red_share_of_mrr"], 10 / 30)
+
+
+def test_cohorts_and_books_can_be_left_out_and_the_rest_is_unchanged(bundle, demo_dataset):
+    assert bundle.omitted == () and bundle.complete  # the default computes every section
+    lean = build_bundle(demo_dataset, cohorts=False, books=False)
+    assert lean.omitted == ("cohorts", "books") and not lean.complete
+    assert lean.cohorts is None and lean.cohort_projection.empty
+    for name in ("books", "risks", "expansion"):
+        section = getattr(lean, name)
+        assert section.empty and list(section.columns) == list(getattr(bundle, name).columns)
+    assert "Cohorts" not in lean.timings and "Books of business" not in lean.timings
+    # every other section is the same as the complete bundle's
+    pd.testing.assert_frame_equal(lean.kpi_table, bundle.kpi_table)
+    pd.testing.assert_frame_equal(lean.headline, bundle.headline)
+    pd.testing.assert_frame_equal(lean.movements, bundle.movements)
+    pd.testing.assert_frame_equal(lean.snapshot, bundle.snapshot)
+    pd.testing.assert_frame_equal(lean.health, bundle.health)
+    pd.testing.assert_frame_equal(lean.health_mix, bundle.health_mix)
+    pd.testing.assert_frame_equal(lean.actions, bundle.actions)
+    assert lean.notes == bundle.notes and lean.by == bundle.by
+
+
+def test_each_section_can_be_left_out_alone(demo_dataset):
+    no_cohorts = build_bundle(demo_dataset, by=("segment",), cohorts=False)
+    assert no_cohorts.omitted == ("cohorts",) and no_cohorts.cohorts is None
+    assert not no_cohorts.books.empty and set(no_cohorts.books["group_by"]) == {"all", "segment"}
+    no_books = build_bundle(demo_dataset, by=("segment",), books=False)
+    assert no_books.omitted == ("books",) and no_books.books.empty and no_books.risks.empty
+    assert no_books.cohorts is not None and not no_books.cohort_projection.empty
