@@ -42,6 +42,7 @@ from .kpis.onboarding import DEFAULT_ONBOARDING_DAYS, milestone_option
 from .kpis.sentiment import survey_scores
 from .kpis.support import URGENT_PRIORITIES
 from .problems import Problem
+from .schema import SURVEY_SCALES
 from .usage_engine import DailyUsage, daily_usage, merged_options, milestone_dates, usage_source
 
 NS_PER_DAY = 86_400 * 10**9
@@ -679,15 +680,40 @@ def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opt
     kind_all = kind_of[np.where(codes >= 0, codes, len(uniques))]
     base = pd.DataFrame({"account_id": pos_all, "date": d_all, "survey": raw.to_numpy(),
                          "score": sv["score"].to_numpy()})
+    if not T:
+        return
+    # The rows usable as of the last date. Which of them survey_scores keeps can depend on the
+    # rows seen only through one check: a type without a declared scale whose out-of-scale share
+    # exceeds STRAY_SHARE is set aside whole. When no such type has any out-of-scale answer
+    # before the last date, nothing depends on the rows seen (unknown types, missing scores and
+    # declared scales act row by row), so the rows usable as of an earlier date are exactly the
+    # last date's usable rows dated before it: one survey_scores call instead of one a date.
+    last_rows, last_probs = survey_scores(base[d_all < t_ns[-1]], opts)
+    problems.extend(last_probs)
+    declared = {str(k).lower() for k in (opts.get("survey_scales") or {})}
+    score_num = pd.to_numeric(base["score"], errors="coerce").to_numpy(dtype=float)
+    seen = (d_all < t_ns[-1]) & ~np.isnan(score_num)
+    row_wise = True
+    for k, name in enumerate(names):
+        if name not in declared:
+            lo, hi = SURVEY_SCALES[name]
+            v = score_num[seen & (kind_all == k)]
+            row_wise &= not ((v < lo) | (v > hi)).any()
+    at_last = last_rows.index.to_numpy()
+    score_last = last_rows["score"].to_numpy(dtype=float)
+    d_last = d_all[at_last]
     for j in range(T):
         t = t_ns[j]
-        rows, probs = survey_scores(base[d_all < t], opts)
         if j == T - 1:
-            problems.extend(probs)
-        at = rows.index.to_numpy()
+            at, s = at_last, score_last
+        elif row_wise:
+            m = d_last < t
+            at, s = at_last[m], score_last[m]
+        else:
+            rows, _ = survey_scores(base[d_all < t], opts)
+            at, s = rows.index.to_numpy(), rows["score"].to_numpy(dtype=float)
         pos = pos_all[at]
         d = d_all[at]
-        s = rows["score"].to_numpy(dtype=float)
         kind = kind_all[at]
         for k, (name, (last, date, weighted, count)) in enumerate(spec.items()):
             sel = (kind == k) & (pos >= 0)

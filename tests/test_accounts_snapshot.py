@@ -313,3 +313,34 @@ def test_usage_from_a_python_string_column_with_missing_ids():
     pd.testing.assert_frame_equal(snaps[0], snaps[1], check_exact=True)
     a = snaps[0].set_index("account_id")
     assert a.loc["a", "events_30d"] == 1  # the row without an account is not counted
+
+
+def _many_surveys(kind: str, scores, start="2023-06-01"):
+    n = len(scores)
+    return pd.DataFrame({"account_id": (["a", "b", "c"] * n)[:n],
+                         "date": pd.date_range(start, periods=n, freq="3D"),
+                         "survey": [kind] * n, "score": [float(x) for x in scores]})
+
+
+@pytest.mark.parametrize("case", ["stray", "scale_mismatch_later", "declared"])
+def test_stacked_survey_columns_equal_one_by_one_when_scale_checks_depend_on_the_rows_seen(case):
+    """survey_scores' scale checks look at all answers before the as-of date; stacked snapshots
+    must give each date exactly what a snapshot of that date alone gives."""
+    t = tables()
+    options = {}
+    if case == "stray":  # one out-of-scale NPS answer among many: set aside alone
+        extra = _many_surveys("nps", [8] * 30 + [42] + [9] * 5)
+    elif case == "scale_mismatch_later":  # CSAT answers on 1-10 arrive later: the whole type goes
+        extra = _many_surveys("csat", [4] * 20 + [9, 10, 8, 7] * 5)
+    else:
+        extra = _many_surveys("csat", [4] * 20 + [9, 10, 8, 7] * 5)
+        options = {"survey_scales": {"csat": (1, 10)}}
+    t["surveys"] = pd.concat([t["surveys"], extra], ignore_index=True)
+    ds = dataset(t, **options)
+    dates = [T("2023-07-15"), T("2023-09-01"), T("2023-11-01"), T("2024-01-01"), AS_OF]
+    stacked = account_snapshots(ds, dates)
+    single = pd.concat([account_snapshot(ds, d) for d in dates], ignore_index=True)
+    pd.testing.assert_frame_equal(stacked, single, check_exact=True)
+    if case == "scale_mismatch_later":  # early dates still had CSAT, the last one not
+        by_date = stacked.groupby("as_of")["last_csat"].count()
+        assert by_date.iloc[0] > 0 and by_date.iloc[-1] == 0
