@@ -55,35 +55,6 @@ class LoadFailed(Exception):
         self.problems = list(problems or [])
 
 
-# ------------------------------------------------------------------------------------ warm-up
-#: engine modules the analysis imports after loading; ``cs_desk.health`` alone pulls in
-#: ``scipy.stats`` and ``scipy.sparse`` (its backtest), about 0.5 s of imports
-WARM_MODULES = ("cs_desk.report", "cs_desk.report.bundle", "cs_desk.kpis", "cs_desk.kpis.revenue",
-                "cs_desk.usage_engine", "cs_desk.health", "cs_desk.alerts", "cs_desk.accounts_snapshot")
-_warm_started = False
-
-
-def warm_up_engine() -> None:
-    """Import the analysis' engine modules on a background thread, once per process, so that
-    the imports overlap loading the files instead of following it (:func:`load_dataset` starts
-    it). Python's per-module import locks make a thread that needs a module being imported wait
-    for it. Errors are left to the real import (on the worker thread) to report."""
-    global _warm_started
-    if _warm_started:
-        return
-    _warm_started = True
-    import threading
-
-    def run() -> None:
-        for name in WARM_MODULES:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - reported where the module is really used
-                pass
-
-    threading.Thread(target=run, name="cs-desk-warm-up", daemon=True).start()
-
-
 # ------------------------------------------------------------------------------------ loading
 def _takes(fn, name: str) -> bool:
     import inspect
@@ -100,9 +71,6 @@ def load_dataset(paths: list[str], mapping=None, explicit: dict | None = None, o
     """``cs_desk.io.load`` with a readable failure when nothing at all could be used."""
     from cs_desk import io
 
-    # cs_desk.io is imported (by this thread) before the warm-up starts, so the two threads never
-    # import the same package's modules in opposite orders
-    warm_up_engine()
     kwargs: dict[str, Any] = {"explicit": explicit or None, "mapping": mapping, "options": options or None}
     if _takes(io.load, "progress"):
         kwargs["progress"] = _sub(progress, 0.0, 1.0)
