@@ -131,22 +131,52 @@ def _id_value(v) -> tuple[object, int]:
     return str(v).strip(), OK
 
 
+def _id_str(v: str) -> str:
+    t = v.strip()
+    if t[-1:] == "0" and "." in t and _DOT_ZERO.match(t):
+        t = t.split(".")[0]
+    return t
+
+
+#: for each text parser, the same parse of a ``str`` value (the usual case), for a list at once
+_STR_FAST = {}
+
+
+def _parse_uniques(uniques: np.ndarray, fn) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` over distinct values, missing ones -> (NaN, MISSING). When every value is a
+    ``str`` the loop is a plain comprehension (same results as ``fn``)."""
+    m = len(uniques)
+    vals = np.empty(m, dtype=object)
+    status = np.zeros(m, dtype=np.int8)
+    fast = _STR_FAST.get(fn)
+    if fast is not None and m and pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        vals[:] = [fast(v) for v in uniques]
+        missing = vals == ""  # a blank string is missing (_is_missing_scalar), whatever fn says
+        vals[missing] = np.nan
+        status[missing] = MISSING
+        return vals, status
+    for i, v in enumerate(uniques):
+        if _is_missing_scalar(v):
+            vals[i], status[i] = np.nan, MISSING
+        else:
+            vals[i], status[i] = fn(v)
+    return vals, status
+
+
 def _map_strings(series: pd.Series, fn) -> tuple[object, np.ndarray]:
     """Like :func:`_map_values` for text results. A categorical input stays compact: the
     distinct values become a ``str`` array once and are taken by code (no per-row validation)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, uniques = _unique_map(series)
-        vals = np.empty(len(uniques), dtype=object)
-        status = np.zeros(len(uniques), dtype=np.int8)
-        for i, v in enumerate(uniques):
-            if _is_missing_scalar(v):
-                vals[i], status[i] = np.nan, MISSING
-            else:
-                vals[i], status[i] = fn(v)
+        vals, status = _parse_uniques(uniques, fn)
         arr = pd.array(vals, dtype="str").take(codes, allow_fill=True)
         st = status[codes] if len(status) else np.full(len(codes), MISSING, np.int8)
         st = np.where(codes < 0, MISSING, st).astype(np.int8)
         return arr, st
+    if fn in _STR_FAST:
+        codes, uniques = _unique_map(series)
+        vals, status = _parse_uniques(uniques, fn)
+        return _expand(codes, vals, status, np.nan)
     return _map_values(series, fn, object, np.nan)
 
 
@@ -160,6 +190,9 @@ def _text_value(v) -> tuple[object, int]:
     if isinstance(v, str):
         return v.strip(), OK
     return _id_value(v)
+
+
+_STR_FAST.update({_id_value: _id_str, _text_value: str.strip})
 
 
 def parse_text(series: pd.Series) -> tuple[object, np.ndarray]:
@@ -415,7 +448,9 @@ def _parse_date_strings(strs: pd.Series, order_opt: str | None, keep_time: bool,
     na = low.isin(_NA_TOKENS).to_numpy()
     st[na], todo[na] = MISSING, False
     digits = strs.str.match(_DIGITS).to_numpy(dtype=bool) & todo
-    ymd8 = digits & strs.str.match(r"^(19|20|21)\d{6}$").to_numpy(dtype=bool)
+    ymd8 = digits.copy()  # only all-digit strings can be yyyymmdd
+    if digits.any():
+        ymd8[digits] = strs[digits].str.match(r"^(19|20|21)\d{6}$").to_numpy(dtype=bool)
     numeric = digits & ~ymd8
     if numeric.any():
         o, s = _serial_to_ns(strs[numeric].astype(float).to_numpy(), keep_time)
@@ -423,8 +458,12 @@ def _parse_date_strings(strs: pd.Series, order_opt: str | None, keep_time: bool,
     # ISO 8601 (and yyyymmdd, yyyy/mm/dd): the C parser does the bulk
     cand = todo & strs.str.match(r"^\d{4}[-/.]?\d{1,2}").to_numpy(dtype=bool)
     if cand.any():
-        iso = pd.to_datetime(strs[cand].str.replace(r"^(\d{4})[/.](\d{1,2})[/.]", r"\1-\2-", regex=True),
-                             format="ISO8601", errors="coerce", utc=True)
+        texts = strs[cand]
+        slashed = texts.str.match(r"^\d{4}[/.]").to_numpy(dtype=bool)  # the rest need no rewrite
+        if slashed.any():
+            texts = texts.copy()
+            texts[slashed] = texts[slashed].str.replace(r"^(\d{4})[/.](\d{1,2})[/.]", r"\1-\2-", regex=True)
+        iso = pd.to_datetime(texts, format="ISO8601", errors="coerce", utc=True)
         iso = iso.dt.tz_convert(None)
         good = iso.notna().to_numpy()
         years = iso.dt.year.to_numpy(dtype=float, na_value=np.nan)
@@ -524,6 +563,13 @@ def parse_dates(series: pd.Series, keep_time: bool = False, order: str | None = 
         series = series.dt.start_time
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         series = series.dt.tz_convert(None)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) and n > 50_000:
+        # long tables (a melted wide sheet) repeat few instants: parse each distinct one once
+        native = series.to_numpy()  # its own unit: year 9999 must not overflow nanoseconds
+        codes, uniq = pd.factorize(native.view(np.int64))
+        if len(uniq) * 4 < n:
+            o, st, info = parse_dates(pd.Series(uniq.view(native.dtype)), keep_time, order)
+            return o[codes], st[codes], info
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         years = series.dt.year.to_numpy(dtype=float, na_value=np.nan)
         st = np.where(series.isna().to_numpy(), MISSING, OK).astype(np.int8)
@@ -546,13 +592,17 @@ def parse_dates(series: pd.Series, keep_time: bool = False, order: str | None = 
     o = np.zeros(m, dtype=np.int64)
     st = np.full(m, BAD, dtype=np.int8)
     # sort each distinct value by type
-    is_str = np.fromiter((isinstance(v, str) for v in uniques), dtype=bool, count=m)
-    is_num = np.fromiter((isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-                          for v in uniques), dtype=bool, count=m)
-    uniques = np.array([v.start_time if isinstance(v, pd.Period) else v for v in uniques], dtype=object) \
-        if any(isinstance(v, pd.Period) for v in uniques[:1000]) else uniques
-    is_dt = np.fromiter((isinstance(v, (dt.date, np.datetime64)) for v in uniques), dtype=bool, count=m)
-    is_na = np.fromiter((_is_missing_scalar(v) for v in uniques), dtype=bool, count=m) if m else np.zeros(0, bool)
+    if m and pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # the usual case: all text
+        is_str, is_num, is_dt = np.ones(m, bool), np.zeros(m, bool), np.zeros(m, bool)
+        is_na = np.fromiter((not v.strip() for v in uniques), dtype=bool, count=m)
+    else:
+        is_str = np.fromiter((isinstance(v, str) for v in uniques), dtype=bool, count=m)
+        is_num = np.fromiter((isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                              for v in uniques), dtype=bool, count=m)
+        uniques = np.array([v.start_time if isinstance(v, pd.Period) else v for v in uniques], dtype=object) \
+            if any(isinstance(v, pd.Period) for v in uniques[:1000]) else uniques
+        is_dt = np.fromiter((isinstance(v, (dt.date, np.datetime64)) for v in uniques), dtype=bool, count=m)
+        is_na = np.fromiter((_is_missing_scalar(v) for v in uniques), dtype=bool, count=m) if m else np.zeros(0, bool)
     st[is_na] = MISSING
     sel = is_num & ~is_na
     if sel.any():
@@ -782,7 +832,7 @@ def _table_rules(table: str, out: pd.DataFrame, frame: pd.DataFrame, rep: _Repor
     if "currency" in out:
         out["currency"] = _currency_codes(out["currency"])
     if table == "mrr":
-        out["month"] = out["month"].to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
+        out["month"] = _month_start(out["month"].to_numpy())
         _negative_mrr(out["mrr"], rep, aside, frame)
     elif table == "subscriptions":
         _subscriptions(out, frame, rep, aside, opts)
@@ -797,6 +847,16 @@ def _table_rules(table: str, out: pd.DataFrame, frame: pd.DataFrame, rep: _Repor
                 dur = pd.to_timedelta(out[pseudo], unit=unit)
                 fill = out["first_response_at"].isna() & dur.notna()
                 out.loc[fill, "first_response_at"] = created[fill] + dur[fill]
+
+
+def _month_start(values: np.ndarray) -> np.ndarray:
+    """First day of the month of each datetime64 value, converting each distinct value once
+    (numpy's calendar conversion is slow per element; a long MRR table has few months)."""
+    values = values.astype("datetime64[ns]", copy=False)
+    if len(values) <= 50_000:
+        return values.astype("datetime64[M]").astype("datetime64[ns]")
+    codes, uniq = pd.factorize(values.view(np.int64))
+    return uniq.view("datetime64[ns]").astype("datetime64[M]").astype("datetime64[ns]")[codes]
 
 
 def _raw(frame: pd.DataFrame, fld: str) -> pd.Series | None:
