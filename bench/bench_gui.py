@@ -62,31 +62,16 @@ def bench_demo(app, accounts: int, months: int, folder: Path) -> dict:
 
 
 def builder_snapshot(accounts: int, model):
-    """A 10k-account snapshot: the engine's own when it can build one, else one with the model's
-    metric columns filled at random (the builder's cost does not depend on where values come from)."""
-    import numpy as np
-    import pandas as pd
+    """A snapshot of the demo portfolio at ``accounts`` accounts, built by the engine."""
+    from cs_desk import demo
+    from cs_desk.accounts_snapshot import account_snapshot
+    from cs_desk.dataset import Dataset
+    from cs_desk.kpis import compute
 
-    try:
-        from cs_desk import demo
-        from cs_desk.accounts_snapshot import account_snapshot
-        from cs_desk.dataset import Dataset
-        from cs_desk.kpis import compute
-
-        frames = demo.generate(accounts=accounts, months=24, seed=3, usage=0.25)
-        ds = Dataset.from_frames(**frames)
-        as_of = compute(ds, kpis=["mrr"]).context.periods[-1].end
-        return account_snapshot(ds, as_of), "engine snapshot of the demo portfolio"
-    except ImportError:
-        rng = np.random.default_rng(1)
-        data = {"account_id": [f"A{i:06d}" for i in range(accounts)], "mrr": rng.gamma(2.0, 400.0, accounts),
-                "account_name": [f"Account {i}" for i in range(accounts)]}
-        for c in model.components:
-            values = rng.normal(0.5, 0.3, accounts) * (c.scale.high or 100)
-            values[rng.random(accounts) < 0.1] = np.nan
-            data[c.metric] = values
-            data[c.age_column] = rng.integers(0, 200, accounts).astype(float)
-        return pd.DataFrame(data), "synthetic snapshot (cs_desk.accounts_snapshot not available)"
+    frames = demo.generate(accounts=accounts, months=24, seed=3, usage=0.25)
+    ds = Dataset.from_frames(**frames)
+    as_of = compute(ds, kpis=["mrr"]).context.periods[-1].end
+    return account_snapshot(ds, as_of), "engine snapshot of the demo portfolio"
 
 
 def bench_builder(app, accounts: int, changes: int) -> dict:

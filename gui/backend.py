@@ -1,13 +1,10 @@
 """The GUI's only door into the engine: plain functions the worker thread runs.
 
 Nothing here imports Qt, and nothing here computes a KPI, a score or a movement: each function
-calls ``cs_desk``'s public API and packs the results for the views. Where the engine does not (yet)
-offer something the window needs, the gap is named in :data:`ENGINE_GAPS` and bridged with the
-smallest adapter that only calls public ``cs_desk`` functions.
+calls ``cs_desk``'s public API and packs the results for the views.
 """
 from __future__ import annotations
 
-import importlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,22 +15,6 @@ import pandas as pd
 
 Progress = Callable[[float, str], None] | None
 CancelCheck = Callable[[], bool] | None
-
-#: Things the window needed and the engine did not offer when this module was written.
-ENGINE_GAPS: dict[str, str] = {}
-
-
-def _gap(key: str, text: str) -> None:
-    ENGINE_GAPS.setdefault(key, text)
-
-
-def _optional(module: str):
-    """Import a part of the engine that may not be installed/landed yet (None when absent)."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
 
 def _say(progress: Progress, fraction: float, text: str) -> None:
     if progress is not None:
@@ -56,30 +37,14 @@ class LoadFailed(Exception):
 
 
 # ------------------------------------------------------------------------------------ loading
-def _takes(fn, name: str) -> bool:
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
 def load_dataset(paths: list[str], mapping=None, explicit: dict | None = None, options: dict | None = None,
                  progress: Progress = None, cancelled: CancelCheck = None):
     """``cs_desk.io.load`` with a readable failure when nothing at all could be used."""
     from cs_desk import io
 
-    kwargs: dict[str, Any] = {"explicit": explicit or None, "mapping": mapping, "options": options or None}
-    if _takes(io.load, "progress"):
-        kwargs["progress"] = _sub(progress, 0.0, 1.0)
-    else:
-        _gap("io.load.progress", "cs_desk.io.load takes no progress callback (the GUI shows a busy bar)")
-    if _takes(io.load, "cancelled"):
-        kwargs["cancelled"] = cancelled
     _say(progress, 0.0, "Reading " + ", ".join(Path(p).name for p in paths))
-    dataset = io.load([str(p) for p in paths], **kwargs)
+    dataset = io.load([str(p) for p in paths], explicit=explicit or None, mapping=mapping, options=options or None,
+                      progress=_sub(progress, 0.0, 1.0))
     if not dataset.tables or not any(len(t) for t in dataset.tables.values()):
         errors = [p for p in dataset.problems if str(getattr(p.severity, "value", p.severity)) == "error"]
         shown = errors or list(dataset.problems)
@@ -117,20 +82,14 @@ def describe_problems(problems, limit: int = 6) -> str:
 
 def preview_sheet(raw_sheet, recognition, rows: int = 20, options: dict | None = None) -> tuple[pd.DataFrame, list]:
     """The first rows of a sheet as cs-desk will read them with ``recognition`` (table, mapping,
-    layout): ``cs_desk.io.canonical_frame`` then ``cs_desk.io.clean_frame``, exactly what
-    ``load`` does, on the first rows only."""
+    layout): ``cs_desk.io.clean_sheet``, exactly what ``load`` does, on the first rows only."""
     import dataclasses
 
     from cs_desk import io
 
     head = dataclasses.replace(raw_sheet, frame=raw_sheet.frame.head(rows),
                                row_numbers=np.asarray(raw_sheet.row_numbers)[:rows])
-    frame, row_numbers, source_columns = io.canonical_frame(head, recognition)
-    opts = {**(options or {}), **(recognition.options or {}), "source_columns": source_columns}
-    if "decimal" not in opts and getattr(raw_sheet, "hints", {}).get("decimal"):
-        opts["decimal"] = raw_sheet.hints["decimal"]
-    cleaned, problems = io.clean_frame(frame, recognition.table, file=raw_sheet.file, sheet=raw_sheet.sheet,
-                                       row_numbers=row_numbers, options=opts)
+    _frame, cleaned, problems = io.clean_sheet(head, recognition, options)
     return cleaned, list(problems)
 
 
@@ -163,67 +122,28 @@ class Analysis:
 def analyse(dataset, health_model=None, playbooks=None, progress: Progress = None,
             cancelled: CancelCheck = None) -> Analysis:
     """Everything the windows show, from one ``cs_desk.report.build_bundle`` (the same numbers
-    the report, the add-in and the CLI give). Where the engine lacks a part, the smallest
-    public-API fallback is used and the gap is recorded in :data:`ENGINE_GAPS`."""
+    the report, the add-in and the CLI give)."""
     import time
 
-    from cs_desk.kpis import compute
+    from cs_desk.report.bundle import build_bundle
 
-    timings: dict[str, float] = {}
-    notes: list[str] = []
     t0 = time.perf_counter()
-    bundle = None
-    report = _optional("cs_desk.report.bundle") or _optional("cs_desk.report")
-    build = getattr(report, "build_bundle", None) if report is not None else None
-    if build is not None:
-        # by=(): the dashboard computes a grouping when the user picks one; the per-segment/CSM
-        # books of business are built for the export (export_reports), not for every open
-        kwargs: dict[str, Any] = {"health_model": health_model, "progress": _sub(progress, 0.0, 0.95),
-                                  "cancelled": cancelled, "by": ()}
-        # no screen shows the cohorts or the books of business: left out here, computed by the
-        # full bundle the export builds (export_reports)
-        kwargs.update({k: False for k in ("cohorts", "books") if _takes(build, k)})
-        if playbooks is not None:
-            kwargs["playbooks"] = playbooks
-        try:
-            bundle = build(dataset, **kwargs)
-        except (ImportError, AttributeError) as exc:  # a part of the engine that has not landed
-            _gap("report.build_bundle", f"cs_desk.report.build_bundle failed ({exc}); the GUI computes "
-                 "what it can through compute / account_snapshot / health.score")
-            bundle = None
-        timings["bundle"] = time.perf_counter() - t0
-    else:
-        _gap("report.build_bundle", "cs_desk.report.build_bundle not available")
+    # by=(): the dashboard computes a grouping when the user picks one. No screen shows the
+    # cohorts or the books of business: the full bundle the export builds has them.
+    bundle = build_bundle(dataset, health_model=health_model, playbooks=playbooks, by=(), cohorts=False,
+                          books=False, progress=_sub(progress, 0.0, 0.95), cancelled=cancelled)
+    timings = {"bundle": time.perf_counter() - t0}
     if cancelled is not None and cancelled():
         raise _cancelled()
-    if bundle is not None:
-        kpis = bundle.kpis
-        health_model = bundle.health_model
-        snapshot = bundle.snapshot if isinstance(bundle.snapshot, pd.DataFrame) and len(bundle.snapshot) else None
-        health = bundle.health if isinstance(bundle.health, pd.DataFrame) and len(bundle.health) else None
-        actions = bundle.actions if isinstance(bundle.actions, pd.DataFrame) else None
-        mix = bundle.health_mix if isinstance(bundle.health_mix, pd.DataFrame) and len(bundle.health_mix) else None
-        notes += list(bundle.notes)
-        merged = snapshot
-    else:
-        _say(progress, 0.1, "Computing KPIs")
-        kpis = compute(dataset)
-        as_of = _as_of(kpis)
-        _say(progress, 0.4, "Per-account snapshot")
-        snapshot = account_snapshot(dataset, as_of, notes)
-        if health_model is None:
-            health_model = default_health_model()
-        _say(progress, 0.6, "Health scores")
-        health = score(health_model, snapshot) if snapshot is not None and health_model is not None else None
-        actions = compute_actions(snapshot, health, playbooks, notes)
-        mix = health_mix_from_kpis(kpis)
-        merged = merge_health(snapshot, health)
+    snapshot = bundle.snapshot if len(bundle.snapshot) else None
+    health = bundle.health if len(bundle.health) else None
+    mix = bundle.health_mix if len(bundle.health_mix) else None
     _say(progress, 0.97, "MRR movements")
-    mv = full_movements(kpis)
+    mv = full_movements(bundle.kpis)
     _say(progress, 1.0, "Done")
     timings["analyse"] = time.perf_counter() - t0
-    return Analysis(dataset, kpis, mv, _as_of(kpis), merged, merged, health_model, health, actions, mix, bundle,
-                    notes, timings)
+    return Analysis(dataset, bundle.kpis, mv, _as_of(bundle.kpis), snapshot, snapshot, bundle.health_model, health,
+                    bundle.actions, mix, bundle, list(bundle.notes), timings)
 
 
 def _cancelled() -> Exception:
@@ -270,18 +190,6 @@ def _as_of(kpis) -> pd.Timestamp | None:
     return None
 
 
-def account_snapshot(dataset, as_of, notes: list[str] | None = None) -> pd.DataFrame | None:
-    mod = _optional("cs_desk.accounts_snapshot")
-    if mod is None or as_of is None:
-        _gap("accounts_snapshot", "cs_desk.accounts_snapshot.account_snapshot not available: the Accounts "
-             "view shows the accounts table only")
-        if notes is not None:
-            notes.append("Per-account metrics are not available in this engine version.")
-        accounts = dataset.table("accounts")
-        return accounts.copy() if len(accounts) else None
-    return mod.account_snapshot(dataset, as_of)
-
-
 def compute_kpis(dataset, by: str | None = None, granularity: str = "month", progress: Progress = None,
                  cancelled: CancelCheck = None):
     """``cs_desk.kpis.compute`` and the matching movements (dashboard selectors)."""
@@ -294,105 +202,24 @@ def compute_kpis(dataset, by: str | None = None, granularity: str = "month", pro
 
 
 # ------------------------------------------------------------------------------------- health
-def health_module():
-    return _optional("cs_desk.health")
-
-
 def load_health_model(path: str):
     """(model, problems) from a TOML file."""
-    health = health_module()
-    if health is None:
-        raise RuntimeError("this cs-desk has no health module yet")
-    loaded = health.HealthModel.load(path)
-    if isinstance(loaded, tuple):
-        return loaded
-    return loaded, []
+    from cs_desk import health
+
+    return health.load(path)
 
 
 def save_health_model(model, path: str) -> None:
-    if hasattr(model, "save"):
-        model.save(path)
-    else:
-        health = health_module()
-        health.save(model, path)
+    from cs_desk import health
+
+    health.save(model, path)
 
 
 def default_health_model():
     """The example model that ships with cs-desk (what the demo uses), or None."""
-    health = health_module()
-    if health is None:
-        return None
-    for name in ("default_model", "example_model", "default"):
-        fn = getattr(health, name, None)
-        if callable(fn):
-            try:
-                out = fn()
-            except Exception:  # noqa: BLE001
-                continue
-            return out[0] if isinstance(out, tuple) else out
-    _gap("health.default_model", "no public function returns the shipped default health model; the GUI "
-         "looks for workbook_templates/*.toml")
-    root = Path(__file__).resolve().parents[1] / "workbook_templates"
-    for path in sorted(root.glob("*health*default*.toml")) + sorted(root.glob("*health*.toml")):
-        try:
-            model, problems = load_health_model(str(path))
-        except Exception:  # noqa: BLE001
-            continue
-        if model is not None:
-            return model
-    return None
+    from cs_desk import health
 
-
-def score(model, snapshot: pd.DataFrame) -> pd.DataFrame | None:
-    health = health_module()
-    if health is None or model is None or snapshot is None:
-        return None
-    out = health.score(model, snapshot)
-    return out
-
-
-def merge_health(snapshot: pd.DataFrame | None, health: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The snapshot with the score columns beside it (one row per account)."""
-    if snapshot is None:
-        return None
-    if health is None or not isinstance(health, pd.DataFrame):
-        return snapshot
-    snap = snapshot.reset_index() if "account_id" not in snapshot.columns else snapshot
-    h = health.reset_index() if "account_id" not in health.columns else health
-    if "account_id" not in h.columns or "account_id" not in snap.columns:
-        return snapshot
-    keep = [c for c in h.columns if c == "account_id" or c not in snap.columns]
-    return snap.merge(h[keep], on="account_id", how="left")
-
-
-def compute_actions(snapshot, health, playbooks, notes: list[str] | None = None) -> pd.DataFrame | None:
-    alerts = _optional("cs_desk.alerts")
-    if alerts is None or snapshot is None:
-        _gap("alerts.actions", "cs_desk.alerts.actions not available: the Actions view is empty")
-        return None
-    if playbooks is None:
-        for name in ("default_playbooks", "load_default_playbooks"):
-            fn = getattr(alerts, name, None)
-            if callable(fn):
-                out = fn()
-                playbooks = out[0] if isinstance(out, tuple) else out
-                break
-    if playbooks is None:
-        return None
-    return alerts.actions(merge_health(snapshot, health), playbooks)
-
-
-def health_mix_from_kpis(kpis) -> pd.DataFrame | None:
-    """period x band share from the registry's ``health_mix[band]`` KPIs, when computed."""
-    table = getattr(kpis, "table", None)
-    if table is None or table.empty:
-        return None
-    rows = table[(table["group"] == "all") & table["kpi"].str.startswith("health_mix")]
-    if rows.empty:
-        return None
-    wide = rows.pivot_table(index="period", columns="kpi", values="value", sort=False)
-    wide.columns = [c.split("[", 1)[-1].rstrip("]") for c in wide.columns]
-    return wide
+    return health.default_model()[0]
 
 
 BACKTEST_MONTHS = 24
@@ -461,17 +288,11 @@ def demo_inputs_present(folder: Path) -> list[Path] | None:
 
 
 # ------------------------------------------------------------------------------------- export
-def report_writers() -> dict[str, Callable] | None:
-    """``{"xlsx": write_workbook, "pdf": write_pdf}`` from ``cs_desk.report`` (None when absent)."""
-    out: dict[str, Callable] = {}
-    for fmt, names in (("xlsx", ("write_workbook",)), ("pdf", ("write_pdf",))):
-        for module in ("cs_desk.report", "cs_desk.report.workbook", "cs_desk.report.pdf"):
-            mod = _optional(module)
-            fn = next((getattr(mod, n) for n in names if mod is not None and hasattr(mod, n)), None)
-            if fn is not None:
-                out[fmt] = fn
-                break
-    return out or None
+def report_writers() -> dict[str, Callable]:
+    """``{"xlsx": write_workbook, "pdf": write_pdf}`` from ``cs_desk.report``."""
+    from cs_desk.report import write_pdf, write_workbook
+
+    return {"xlsx": write_workbook, "pdf": write_pdf}
 
 
 def export_reports(analysis: Analysis, folder: str, formats: tuple[str, ...], progress: Progress = None,
@@ -479,15 +300,13 @@ def export_reports(analysis: Analysis, folder: str, formats: tuple[str, ...], pr
     """Write the report files with ``cs_desk.report`` from the analysis' bundle (the numbers on
     screen); returns the files written. Each writer writes to a temporary file and moves it."""
     writers = report_writers()
-    if not writers:
-        raise RuntimeError("this cs-desk cannot write reports (pip install 'cs-desk[report]')")
     missing = [f for f in formats if f not in writers]
     if missing:
         raise RuntimeError(f"this cs-desk cannot write {', '.join(missing)} reports")
     folder_p = Path(folder)
     folder_p.mkdir(parents=True, exist_ok=True)
     bundle = analysis.bundle
-    if bundle is None or not getattr(bundle, "by", ()) or getattr(bundle, "omitted", ()):
+    if not bundle.by or bundle.omitted:
         # the report has a section per segment and per CSM, cohorts and books of business that the
         # screens' bundle leaves out: the full bundle, same model
         from cs_desk.report.bundle import build_bundle
@@ -506,13 +325,7 @@ def export_reports(analysis: Analysis, folder: str, formats: tuple[str, ...], pr
         hi = lo0 + (1 - lo0) * (i + 1) / len(formats)
         _say(progress, lo, f"Writing the {fmt.upper()} report")
         target = folder_p / f"{stem}.{fmt}"
-        writer = writers[fmt]
-        kwargs: dict[str, Any] = {}
-        if _takes(writer, "progress"):
-            kwargs["progress"] = _sub(progress, lo, hi)
-        if _takes(writer, "cancelled"):
-            kwargs["cancelled"] = cancelled
-        out = writer(bundle, target, **kwargs)
+        out = writers[fmt](bundle, target, progress=_sub(progress, lo, hi), cancelled=cancelled)
         written.append(Path(out) if isinstance(out, (str, Path)) else target)
     _say(progress, 1.0, "Done")
     return written

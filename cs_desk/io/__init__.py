@@ -27,7 +27,8 @@ from .readers import READERS, RawSheet, read
 from .validate import SOURCE_COLUMN, cross_validate
 
 __all__ = ["load", "inspect", "SheetSummary", "Inspection", "melt_wide", "canonical_frame", "READERS",
-           "RawSheet", "MappingFile", "Recognition", "recognise", "clean_frame", "cross_validate"]
+           "RawSheet", "MappingFile", "Recognition", "recognise", "clean_frame", "clean_sheet", "cross_validate",
+           "load_sheets"]
 
 Progress = Callable[[float, str], None]
 
@@ -179,6 +180,18 @@ def _explicit_targets(explicit: dict | None) -> tuple[dict[str, tuple[str, str |
     return targets, problems
 
 
+def clean_sheet(raw: RawSheet, rec: Recognition, options: dict | None = None):
+    """One recognised sheet in canonical form, cleaned: ``(canonical frame, cleaned, problems)``.
+    The options are the load's, then the mapping entry's, then what the reader saw (decimal comma)."""
+    frame, rows, source_columns = canonical_frame(raw, rec)
+    opts = {**(options or {}), **(rec.options or {}), "source_columns": source_columns}
+    if "decimal" not in opts and raw.hints.get("decimal"):
+        opts["decimal"] = raw.hints["decimal"]
+    cleaned, problems = clean_frame(frame, rec.table, file=raw.file, sheet=raw.sheet, row_numbers=rows,
+                                    options=opts)
+    return frame, cleaned, problems
+
+
 NOT_RECOGNISED_ADVICE = "Map it with `cs-desk map` if it should be."
 
 
@@ -208,12 +221,7 @@ def _process_sheet(ds: Dataset, raw: RawSheet, hint: str | None, mf: MappingFile
                                    f"{', '.join(rec.missing)}; it was not used. Headers found: {headers}.",
                                    Severity.ERROR, row=raw.header_row, table=rec.table, **where))
         return rec
-    frame, rows, source_columns = canonical_frame(raw, rec)
-    opts = {**options, **rec.options, "source_columns": source_columns}
-    if "decimal" not in opts and raw.hints.get("decimal"):
-        opts["decimal"] = raw.hints["decimal"]
-    cleaned, problems = clean_frame(frame, rec.table, file=raw.file, sheet=raw.sheet, row_numbers=rows,
-                                    options=opts)
+    frame, cleaned, problems = clean_sheet(raw, rec, options)
     ds.problems.extend(problems)
     cleaned[SOURCE_COLUMN] = np.int64(len(ds.sources))
     ds.sources.append(Source(

@@ -1,24 +1,10 @@
 """Export writes the report files; every screen paints at a normal window size."""
 from __future__ import annotations
 
-import pytest
-
 from .conftest import LOAD_TIMEOUT_MS
 
 
-def _report_writers_available() -> bool:
-    try:
-        from gui import backend
-
-        return backend.report_writers() is not None
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def test_export_writes_xlsx_and_pdf_with_progress(qtbot, loaded, tmp_path):
-    if not _report_writers_available():
-        pytest.skip("cs_desk.report has no workbook/pdf writers in this tree yet")
-    pytest.importorskip("cs_desk.accounts_snapshot")  # the report bundle needs it
     loaded.export_dialog_open()
     dialog = loaded.export_dialog
     qtbot.waitUntil(dialog.isVisible)
