@@ -53,7 +53,7 @@ from scipy.special import betaln, hyp2f1
 
 from ..periods import month_start
 from ..snapshots import MrrGrid
-from .context import NO_VALUE
+from .context import NO_VALUE, group_values
 
 __all__ = [
     "CohortTables", "SbgFit", "cohort_triangles", "cohort_of_accounts", "fit_sbg", "sbg_loglik",
@@ -134,17 +134,12 @@ def cohort_of_accounts(grid: MrrGrid) -> pd.Series:
     return pd.Series(labels, index=grid.accounts, name="cohort")
 
 
-def _normalise_groups(values: pd.Series) -> pd.Series:
-    values = values.astype(object).where(values.notna(), NO_VALUE)
-    return values.map(lambda v: str(v).strip() or NO_VALUE)
-
-
 def _group_labels(grid: MrrGrid, by: pd.Series | None) -> tuple[list, np.ndarray]:
     """Group labels (sorted, ``(none)`` last) and each grid account's position in them."""
     if by is None:
         return [None], np.zeros(len(grid.accounts), dtype=int)
     by = pd.Series(by)
-    by = _normalise_groups(by[~by.index.duplicated(keep="last")])
+    by = group_values(by[~by.index.duplicated(keep="last")])
     of_accounts = by.reindex(pd.Index(grid.accounts)).fillna(NO_VALUE)
     labels = sorted(set(by.tolist()) - {NO_VALUE})
     if (of_accounts == NO_VALUE).any() or (by == NO_VALUE).any():

@@ -115,6 +115,11 @@ def headline_kpis() -> list[KPI]:
     return [k for k in REGISTRY.values() if k.headline]
 
 
+def reads(name: str):
+    """A KPI function that reads one aggregated column as it is (counts, sums)."""
+    return lambda a: a[name]
+
+
 def safe_div(num, den):
     """num / den with NaN (undefined) where den is 0 or missing — never inf."""
     num = pd.Series(num) if not isinstance(num, (pd.Series, pd.DataFrame)) else num

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..periods import add_months
 from .context import Context
-from .registry import REVENUE, family, kpi, safe_div
+from .registry import REVENUE, family, kpi, reads, safe_div
 
 MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churned")
 MOVEMENT_ORDER = MOVEMENTS + ("extension", "flat", "inactive")
@@ -140,16 +140,12 @@ def _mean_cac(ctx: Context) -> np.ndarray:
 
 
 # -- KPIs: each a registry entry next to its formula ---------------------------------------------
-def _col(name):
-    return lambda a: a[name]
-
-
 def _movement_kpi(name: str, label: str, formula: str, direction: str | None):
-    kpi(name, label=label, unit="currency", family="revenue", formula=formula, direction=direction)(_col(name))
+    kpi(name, label=label, unit="currency", family="revenue", formula=formula, direction=direction)(reads(name))
 
 
 kpi("mrr", label="MRR", unit="currency", family="revenue", direction="higher", headline=True,
-    formula="Sum of every account's MRR at the end of the period")(_col("mrr"))
+    formula="Sum of every account's MRR at the end of the period")(reads("mrr"))
 
 
 @kpi("arr", label="ARR", unit="currency", family="revenue", direction="higher", headline=True,
@@ -159,7 +155,7 @@ def arr(a):
 
 
 kpi("active_accounts", label="Active accounts", unit="count", family="revenue", direction="higher",
-    formula="Accounts with MRR > 0 at the end of the period")(_col("active_accounts"))
+    formula="Accounts with MRR > 0 at the end of the period")(reads("active_accounts"))
 _movement_kpi("new_mrr", "New MRR", "End MRR of accounts at 0 at the start that never paid before", "higher")
 _movement_kpi("reactivation_mrr", "Reactivation MRR",
               "End MRR of accounts at 0 at the start that had paid before", "higher")
@@ -180,13 +176,13 @@ def net_new_mrr(a):
 
 
 kpi("logos_start", label="Accounts at start", unit="count", family="revenue",
-    formula="Accounts with MRR > 0 at the start of the period")(_col("logos_start"))
+    formula="Accounts with MRR > 0 at the start of the period")(reads("logos_start"))
 kpi("logos_churned", label="Churned accounts", unit="count", family="revenue", direction="lower",
-    formula="Accounts with MRR > 0 at the start and 0 at the end")(_col("logos_churned"))
+    formula="Accounts with MRR > 0 at the start and 0 at the end")(reads("logos_churned"))
 kpi("logos_new", label="New accounts", unit="count", family="revenue", direction="higher",
-    formula="Accounts at 0 at the start, > 0 at the end, that never paid before")(_col("logos_new"))
+    formula="Accounts at 0 at the start, > 0 at the end, that never paid before")(reads("logos_new"))
 kpi("logos_reactivated", label="Reactivated accounts", unit="count", family="revenue", direction="higher",
-    formula="Accounts at 0 at the start, > 0 at the end, that had paid before")(_col("logos_reactivated"))
+    formula="Accounts at 0 at the start, > 0 at the end, that had paid before")(reads("logos_reactivated"))
 
 
 @kpi("logo_churn_rate", label="Logo churn", unit="fraction", family="revenue", direction="lower", target=0.05,
@@ -319,7 +315,7 @@ def renewal_rate(a):
 
 
 kpi("renewals_due", label="Renewals due", unit="count", family="renewals",
-    formula="Renewals whose renewal date falls in the period")(_col("renewals_due"))
+    formula="Renewals whose renewal date falls in the period")(reads("renewals_due"))
 
 
 # -- drill-down ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from ..problems import Code, Problem, Severity
 from ..schema import SURVEY_SCALES
 from ..usage_engine import merged_options
 from .context import Context
-from .registry import family, kpi, safe_div
+from .registry import family, kpi, reads, safe_div
 
 #: scales a survey column may use, tried in this order when describing what data looks like
 KNOWN_SCALES = ((0, 1), (1, 5), (0, 5), (1, 7), (0, 7), (1, 10), (0, 10), (0, 100))
@@ -181,10 +181,6 @@ def aggregate_sentiment(ctx: Context) -> pd.DataFrame:
     return out.fillna(0.0)
 
 
-def _col(name):
-    return lambda a: a[name]
-
-
 @kpi("nps", label="NPS", unit="score", family="sentiment", direction="higher", target=50.0, headline=True,
      formula="% promoters (9-10) - % detractors (0-6) of the NPS responses dated in the period (0-10 scale); "
              "-100..100")
@@ -193,13 +189,13 @@ def nps_kpi(a):
 
 
 kpi("nps_promoters", label="NPS promoters", unit="count", family="sentiment", direction="higher",
-    formula="NPS responses of 9 or 10 in the period")(_col("nps_promoters"))
+    formula="NPS responses of 9 or 10 in the period")(reads("nps_promoters"))
 kpi("nps_passives", label="NPS passives", unit="count", family="sentiment",
-    formula="NPS responses of 7 or 8 in the period")(_col("nps_passives"))
+    formula="NPS responses of 7 or 8 in the period")(reads("nps_passives"))
 kpi("nps_detractors", label="NPS detractors", unit="count", family="sentiment", direction="lower",
-    formula="NPS responses of 0 to 6 in the period")(_col("nps_detractors"))
+    formula="NPS responses of 0 to 6 in the period")(reads("nps_detractors"))
 kpi("nps_responses", label="NPS responses", unit="count", family="sentiment", direction="higher",
-    formula="NPS responses dated in the period")(_col("nps_responses"))
+    formula="NPS responses dated in the period")(reads("nps_responses"))
 
 
 @kpi("nps_promoter_rate", label="Promoters (share)", unit="fraction", family="sentiment", direction="higher",
@@ -222,7 +218,7 @@ def csat_kpi(a):
 
 
 kpi("csat_responses", label="CSAT responses", unit="count", family="sentiment", direction="higher",
-    formula="CSAT responses dated in the period")(_col("csat_responses"))
+    formula="CSAT responses dated in the period")(reads("csat_responses"))
 
 
 @kpi("ces", label="Customer effort score", unit="score", family="sentiment", direction="higher", target=5.0,
@@ -233,4 +229,4 @@ def ces_kpi(a):
 
 
 kpi("ces_responses", label="CES responses", unit="count", family="sentiment", direction="higher",
-    formula="CES responses dated in the period")(_col("ces_responses"))
+    formula="CES responses dated in the period")(reads("ces_responses"))

@@ -16,7 +16,7 @@ from ..periods import Period, add_months
 from ..problems import Code, Problem, Severity
 from .adoption import all_ids, customers_at
 from .context import NO_VALUE, Context, group_values
-from .registry import family, kpi, safe_div
+from .registry import family, kpi, reads, safe_div
 
 CATEGORY_PREFIX = "category::"
 PRIORITY_PREFIX = "priority::"
@@ -27,10 +27,6 @@ URGENT_PRIORITIES = ("urgent", "critical", "high", "highest", "blocker", "emerge
 
 def _hours(later: pd.Series, earlier: pd.Series) -> np.ndarray:
     return ((later - earlier) / pd.Timedelta(hours=1)).to_numpy(dtype=float)
-
-
-def _labels(values: pd.Series) -> pd.Series:
-    return group_values(values)
 
 
 def ticket_rows(tickets: pd.DataFrame, problems: list[Problem] | None = None) -> pd.DataFrame:
@@ -61,7 +57,7 @@ def aggregate_support(ctx: Context) -> pd.DataFrame:
     dims = {}
     for column, prefix in (("category", CATEGORY_PREFIX), ("priority", PRIORITY_PREFIX)):
         if column in tickets:
-            labels = _labels(tickets[column])
+            labels = group_values(tickets[column])
             for value in sorted(labels.unique(), key=lambda v: (v == NO_VALUE, v)):
                 name = f"_{prefix}{value}"
                 dims[name] = (labels == value).astype(float)
@@ -104,12 +100,8 @@ def aggregate_support(ctx: Context) -> pd.DataFrame:
     return out
 
 
-def _col(name):
-    return lambda a: a[name]
-
-
 kpi("tickets", label="Tickets", unit="count", family="support", direction="lower", headline=True,
-    formula="Tickets created in the period")(_col("tickets"))
+    formula="Tickets created in the period")(reads("tickets"))
 
 
 @kpi("tickets_per_account", label="Tickets per account", unit="ratio", family="support", direction="lower",
@@ -135,11 +127,11 @@ def tickets_by_priority(a):
 
 kpi("median_resolution_hours", label="Median resolution time", unit="hours", family="support", direction="lower",
     target=24.0, formula="Median hours from created_at to resolved_at of the tickets created in the period that "
-                         "are resolved")(_col("median_resolution_hours"))
+                         "are resolved")(reads("median_resolution_hours"))
 kpi("median_first_response_hours", label="Median first response time", unit="hours", family="support",
     direction="lower", target=4.0,
     formula="Median hours from created_at to first_response_at of the tickets created in the period that have "
-            "one (needs a first-response column in the export)")(_col("median_first_response_hours"))
+            "one (needs a first-response column in the export)")(reads("median_first_response_hours"))
 
 
 @kpi("tickets_change", label="Tickets vs previous period", unit="fraction", family="support", direction="lower",
@@ -150,4 +142,4 @@ def tickets_change(a):
 
 
 kpi("open_tickets", label="Open tickets at period end", unit="count", family="support", direction="lower",
-    formula="Tickets created before the period end and not resolved by then")(_col("open_tickets"))
+    formula="Tickets created before the period end and not resolved by then")(reads("open_tickets"))
