@@ -35,16 +35,24 @@ def run_demo(out: Path, accounts: int = 600, seed: int = 7, months: int = 36, re
     frames = demo.generate(accounts=accounts, months=months, seed=seed)
     inputs = demo.write_demo_inputs(frames, out)
     dataset = io.load(inputs)
-    result = compute(dataset)
-    by_segment = compute(dataset, by="segment")
+    bundle = None
+    if report:  # the report's bundle already holds the KPIs, overall and by segment: no second pass
+        from .report.bundle import build_bundle
+
+        bundle = build_bundle(dataset)
+        result, by_segment = bundle.kpis, bundle.kpis_by["segment"]
+    else:
+        result, by_segment = compute(dataset), compute(dataset, by="segment")
     kpi_csv = out / "kpis.csv"
     write_table(result.table, "csv", kpi_csv)
     write_table(by_segment.table, "csv", out / "kpis_by_segment.csv")
     write_table(result.table, "xlsx", out / "kpis.xlsx",
                 extra_sheets={"Problems": problems_frame(result.problems)})
     written = [*inputs, kpi_csv, out / "kpis_by_segment.csv", out / "kpis.xlsx"]
-    if report:
-        written += _write_reports(dataset, out, echo)
+    if bundle is not None:
+        from .report import write_reports
+
+        written += write_reports(dataset, out, formats=("xlsx", "pdf"), bundle=bundle)
     last = result.periods[-1]
     serious = [p for p in dataset.problems if p.severity is not Severity.INFO]
     echo(f"cs-desk demo: {accounts} accounts, {months} months (seed {seed}) in {time.perf_counter() - t0:.1f}s")
@@ -64,10 +72,3 @@ def run_demo(out: Path, accounts: int = 600, seed: int = 7, months: int = 36, re
 
 def _fmt_nps(v: float) -> str:
     return "n/a" if v is None or math.isnan(v) else f"{v:+.0f}"
-
-
-def _write_reports(dataset, out: Path, echo) -> list[Path]:
-    """The demo's portfolio report (xlsx and pdf)."""
-    from .report import write_reports
-
-    return write_reports(dataset, out, formats=("xlsx", "pdf"))

@@ -167,3 +167,29 @@ def test_console_script_runs_as_a_process(demo_files):
                            "--format", "csv"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("period,group,kpi,value,unit")
+
+
+def test_demo_writes_inputs_kpis_and_reports_and_prints_a_summary(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, text, _ = run(capsys, "demo", "--out", out, "--accounts", 80, "--months", 14, "--seed", 2)
+    assert code == 0
+    for name in ("cs-desk-demo.xlsx", "usage.csv", "kpis.csv", "kpis_by_segment.csv", "kpis.xlsx",
+                 "cs-desk-report.xlsx", "cs-desk-report.pdf"):
+        assert (out / name).stat().st_size > 0, name
+    kpis = pd.read_csv(out / "kpis.csv", keep_default_na=False)
+    assert list(kpis.columns) == ["period", "group", "kpi", "value", "unit"]
+    # the file holds what `cs-desk compute` gives for the demo inputs (plus the report's health mix)
+    again = main(["compute", str(out / "cs-desk-demo.xlsx"), str(out / "usage.csv"), "--kpi", "nrr",
+                  "--format", "csv"])
+    computed = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert again == 0
+    demo_nrr = kpis[kpis.kpi == "nrr"]["value"].replace("", float("nan")).astype(float).to_numpy()
+    assert demo_nrr == pytest.approx(computed["value"].to_numpy(), nan_ok=True)
+    assert "MRR" in text and "NRR" in text and "logo churn" in text and "NPS" in text
+    assert str(out.resolve()) in text
+
+
+def test_demo_without_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, _, _ = run(capsys, "demo", "--out", out, "--accounts", 60, "--months", 13, "--no-report")
+    assert code == 0 and (out / "kpis.csv").exists() and not (out / "cs-desk-report.pdf").exists()
