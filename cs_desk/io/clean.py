@@ -437,6 +437,56 @@ def _components_to_ns(y, mo, d, H=None, M=None, S=None, us=None) -> tuple[np.nda
     return out, st
 
 
+_ISO_DIGITS = {10: (0, 1, 2, 3, 5, 6, 8, 9), 19: (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)}
+
+
+def _uniform_iso_format(values: np.ndarray) -> str | None:
+    """The strptime format when every value is ``YYYY-MM-DD`` or every value is
+    ``YYYY-MM-DD hh:mm:ss`` (or with ``T``), with years in 1900..2199 — what databases and most
+    exports write; None otherwise (the general parser then looks at each form).
+
+    The shape is checked on the bytes of all values at once (no per-value Python), so a long
+    column of timestamps goes straight to the C parser."""
+    n = len(values)
+    if n < 1000:  # small columns: the general path is quick enough
+        return None
+    try:
+        raw = values.astype("S20")  # non-ASCII text raises; longer text would not fit in 19 bytes
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return None
+    m = raw.view(np.uint8).reshape(n, 20)
+    if m[:, 19].any():
+        return None
+    if not m[:, 10].any():
+        width, fmt = 10, "%Y-%m-%d"
+    else:
+        sep = m[0, 10]
+        if sep not in (ord(" "), ord("T")) or (m[:, 10] != sep).any():
+            return None
+        if (m[:, 13] != ord(":")).any() or (m[:, 16] != ord(":")).any():
+            return None
+        width, fmt = 19, f"%Y-%m-%d{chr(sep)}%H:%M:%S"
+    if (m[:, 4] != ord("-")).any() or (m[:, 7] != ord("-")).any():
+        return None
+    digits = m[:, _ISO_DIGITS[width]].astype(np.int16) - ord("0")
+    if ((digits < 0) | (digits > 9)).any():
+        return None
+    years = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    if years.min() < MIN_YEAR or years.max() >= SENTINEL_YEAR:
+        return None  # far-future sentinels and too-old years get their own status: general path
+    return fmt
+
+
+def _parse_uniform_iso(values: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values of one ISO shape (see :func:`_uniform_iso_format`) -> (int64 ns, status); an
+    impossible date such as 2024-02-30 is BAD, as on the general path."""
+    ts = pd.to_datetime(pd.Series(values, dtype=object), format=fmt, errors="coerce")
+    good = ts.notna().to_numpy()
+    out = np.zeros(len(values), dtype=np.int64)
+    out[good] = ts[good].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return out, np.where(good, OK, BAD).astype(np.int8)
+
+
 def _parse_date_strings(strs: pd.Series, order_opt: str | None, keep_time: bool, info: DateInfo
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Stripped, non-empty strings -> (int64 ns, status)."""
@@ -625,7 +675,10 @@ def parse_dates(series: pd.Series, keep_time: bool = False, order: str | None = 
             sub_st[gi[bad]] = BAD
         o[sel], st[sel] = sub_o, sub_st
     sel = is_str & ~is_na
-    if sel.any():
+    fmt = _uniform_iso_format(uniques[sel]) if sel.any() else None
+    if fmt is not None:
+        o[sel], st[sel] = _parse_uniform_iso(uniques[sel], fmt)
+    elif sel.any():
         strs = pd.Series(uniques[sel], dtype=object).str.strip()
         o[sel], st[sel] = _parse_date_strings(strs, order, keep_time, info)
     o, st = _expand(codes, o, st, 0)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 import fnmatch
+import functools
 import math
 import re
 import tomllib
@@ -248,7 +248,9 @@ def _match_columns(table: Table, columns: list[str], presets: list[Preset]) -> t
     return mapping, conf
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _ratio(a: str, b: str) -> float:
+    """Similarity of two normalised headers (memoised: every sheet is tried against every table)."""
     m = difflib.SequenceMatcher(None, a, b)
     if m.real_quick_ratio() < FUZZY_MIN or m.quick_ratio() < FUZZY_MIN:
         return 0.0

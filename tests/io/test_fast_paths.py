@@ -57,3 +57,46 @@ def test_text_fast_path_same_as_per_value():
                 assert st == clean.MISSING and got != got
             else:
                 assert (got, st) == fn(v)
+
+
+def _general_date_path(values, keep_time):
+    """The per-form parser the uniform-ISO fast path short-cuts."""
+    info = clean.DateInfo()
+    strs = pd.Series(values, dtype=object).str.strip()
+    o, st = clean._parse_date_strings(strs, None, keep_time, info)
+    return clean._finish(o, st, keep_time), st
+
+
+def test_uniform_iso_text_dates_same_as_general_parser():
+    rng = np.random.default_rng(3)
+    base = np.datetime64("2019-01-01T00:00:00") + rng.integers(0, 8 * 365 * 86400, 5000).astype("timedelta64[s]")
+    stamps = np.datetime_as_string(base, unit="s")  # 2023-04-05T06:07:08
+    cases = {
+        "date": np.array([s[:10] for s in stamps], dtype=object),
+        "space": np.array([s.replace("T", " ") for s in stamps], dtype=object),
+        "T": stamps.astype(object),
+    }
+    bad = cases["space"].copy()
+    bad[17] = "2024-02-30 10:00:00"  # impossible day: BAD on both paths
+    bad[99] = "2023-13-01 00:00:00"
+    cases["impossible"] = bad
+    for name, values in cases.items():
+        assert clean._uniform_iso_format(values) is not None, name
+        for keep_time in (False, True):
+            want_v, want_s = _general_date_path(values, keep_time)
+            got_v, got_s, _ = clean.parse_dates(pd.Series(values, dtype=object), keep_time=keep_time)
+            assert np.array_equal(got_s, want_s), name
+            assert np.array_equal(got_v, want_v, equal_nan=True), name
+    assert clean.parse_dates(pd.Series(cases["impossible"]))[1][17] == clean.BAD
+
+
+def test_uniform_iso_fast_path_declines_other_shapes():
+    day = np.array(["2024-01-05"] * 2000, dtype=object)
+    for i, odd in enumerate(["05/01/2024", "2024-1-5", " 2024-01-05", "9999-12-31", "1850-01-01", "2024-01-05Z",
+                             "2024-01-05 10:00", "2024‐01‐05", "n/a"]):
+        values = day.copy()
+        values[7 + i] = odd
+        assert clean._uniform_iso_format(values) is None, odd
+    mixed = np.array(["2024-01-05"] * 1000 + ["2024-01-05 10:00:00"] * 1000, dtype=object)
+    assert clean._uniform_iso_format(mixed) is None
+    assert clean._uniform_iso_format(day[:10]) is None  # small columns keep the general path
