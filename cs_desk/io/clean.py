@@ -642,9 +642,19 @@ def parse_dates(series: pd.Series, keep_time: bool = False, order: str | None = 
     o = np.zeros(m, dtype=np.int64)
     st = np.full(m, BAD, dtype=np.int8)
     # sort each distinct value by type
-    if m and pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # the usual case: all text
+    kind = pd.api.types.infer_dtype(uniques, skipna=False) if m else "empty"
+    blank = None
+    if kind not in ("string", "empty"):  # a workbook's date column: date cells, maybe empty ("") cells
+        blank = np.asarray(uniques == "", dtype=bool)
+        rest = uniques[~blank] if blank.any() else uniques
+        if not (len(rest) and pd.api.types.infer_dtype(rest, skipna=True) in ("datetime", "datetime64", "date")):
+            blank = None
+    if kind == "string":  # the usual case: all text
         is_str, is_num, is_dt = np.ones(m, bool), np.zeros(m, bool), np.zeros(m, bool)
         is_na = np.fromiter((not v.strip() for v in uniques), dtype=bool, count=m)
+    elif blank is not None:  # dates and times (and missing values): no per-value type checks
+        is_na = blank | pd.isna(uniques)
+        is_str, is_num, is_dt = np.zeros(m, bool), np.zeros(m, bool), ~is_na
     else:
         is_str = np.fromiter((isinstance(v, str) for v in uniques), dtype=bool, count=m)
         is_num = np.fromiter((isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
@@ -659,7 +669,7 @@ def parse_dates(series: pd.Series, keep_time: bool = False, order: str | None = 
         o[sel], st[sel] = _serial_to_ns(uniques[sel].astype(float), keep_time)
     sel = is_dt & ~is_na
     if sel.any():
-        vals = list(uniques[sel])
+        vals = uniques[sel]
         years = np.array([v.year if isinstance(v, dt.date) else pd.Timestamp(v).year for v in vals], dtype=float)
         sub_st = np.full(len(vals), OK, dtype=np.int8)
         sub_st[years >= SENTINEL_YEAR] = SENTINEL
@@ -667,7 +677,7 @@ def parse_dates(series: pd.Series, keep_time: bool = False, order: str | None = 
         sub_o = np.zeros(len(vals), dtype=np.int64)
         good = sub_st == OK
         if good.any():
-            ts = pd.to_datetime(pd.Series([v for v, g in zip(vals, good) if g], dtype=object), errors="coerce", utc=True)
+            ts = pd.to_datetime(pd.Series(vals[good], dtype=object), errors="coerce", utc=True)
             ts = ts.dt.tz_convert(None)
             sub_o[good] = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
             bad = ts.isna().to_numpy()

@@ -100,3 +100,23 @@ def test_uniform_iso_fast_path_declines_other_shapes():
     mixed = np.array(["2024-01-05"] * 1000 + ["2024-01-05 10:00:00"] * 1000, dtype=object)
     assert clean._uniform_iso_format(mixed) is None
     assert clean._uniform_iso_format(day[:10]) is None  # small columns keep the general path
+
+
+def test_workbook_date_cells_with_blanks():
+    """calamine gives date/datetime objects and "" for empty cells; the typed branch and the
+    per-value branch (taken when a text cell is mixed in) agree on every value."""
+    import datetime as dt
+
+    cells = [dt.datetime(2024, 1, 5, 10, 30), "", None, dt.date(2023, 12, 31), dt.datetime(9999, 12, 31),
+             dt.date(1850, 1, 1), np.datetime64("2024-03-01T08:00")]
+    want_status = [clean.OK, clean.MISSING, clean.MISSING, clean.OK, clean.SENTINEL, clean.BAD, clean.OK]
+    want_days = ["2024-01-05", None, None, "2023-12-31", None, None, "2024-03-01"]
+    for extra in ([], ["n/a"]):  # "n/a" sends the column down the per-value path
+        values, status, _ = clean.parse_dates(pd.Series(cells + extra, dtype=object))
+        assert list(status[:7]) == want_status
+        for got, day in zip(values[:7], want_days):
+            assert (np.isnat(got) if day is None else got == np.datetime64(day)), (got, day)
+        if extra:
+            assert status[7] == clean.MISSING
+    stamps, _, _ = clean.parse_dates(pd.Series(cells, dtype=object), keep_time=True)
+    assert stamps[0] == np.datetime64("2024-01-05T10:30") and stamps[6] == np.datetime64("2024-03-01T08:00")
