@@ -177,8 +177,9 @@ def rows_to_sheet(rows: list[list], file: str, sheet: str | None, first_row: int
         arr = data
         width = rows.shape[1]
     else:
-        width = max([len(rows[h])] + [len(r) for r in data]) if data else len(rows[h])
-        if len(data) and width and all(len(r) == width for r in data):
+        lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+        width = max(len(rows[h]), int(lengths.max()) if len(data) else 0)
+        if len(data) and width and (lengths == width).all():
             arr = np.array(data, dtype=object)
             if arr.shape != (len(data), width):  # cells that numpy took for sequences
                 arr = np.empty((len(data), width), dtype=object)
@@ -192,15 +193,16 @@ def rows_to_sheet(rows: list[list], file: str, sheet: str | None, first_row: int
     empty = pd.isna(arr) | (arr == "")
     # keep columns that have a header or any value; drop the rest (trailing/blank columns)
     keep_cols = [j for j in range(width) if not _is_empty(header[j]) or not empty[:, j].all()]
-    arr = arr[:, keep_cols]
-    empty = empty[:, keep_cols]
+    if len(keep_cols) < width:
+        arr = arr[:, keep_cols]
+        empty = empty[:, keep_cols]
     names = _header_names([header[j] for j in keep_cols], letters)
     row_numbers = np.arange(len(data), dtype=np.int64) + first_row + h + 1
     keep_rows = ~empty.all(axis=1) if len(keep_cols) else np.zeros(len(data), dtype=bool)
     if not keep_rows.all():
         arr = arr[keep_rows]
         row_numbers = row_numbers[keep_rows]
-    frame = pd.DataFrame(arr, columns=names, dtype=object)
+    frame = pd.DataFrame(arr, columns=names, dtype=object, copy=False)  # arr is ours: no second copy
     raw = RawSheet(file=file, sheet=sheet, header_row=first_row + h, frame=frame,
                    row_numbers=row_numbers, hints=dict(hints or {}))
     problems = []
