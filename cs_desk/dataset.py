@@ -1,13 +1,20 @@
 """The loaded portfolio: canonical tables, where they came from, and every problem found."""
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Hashable, Iterable, TypeVar
 
 import pandas as pd
 
 from .problems import Problem, Severity
 from .schema import TABLES
+
+T = TypeVar("T")
+#: derived results kept per cache name (the most recently used ones)
+CACHE_SLOTS = 4
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,50 @@ class Dataset:
                 ids.update(frame["account_id"].dropna().unique().tolist())
         return pd.Index(sorted(ids), name="account_id")
 
+    # -- derived data, computed once --------------------------------------------------------
+    def cached(self, name: str, key: Hashable, tables: Iterable[str], build: Callable[[], T]) -> T:
+        """``build()``, computed once for ``(name, key)`` as long as ``tables`` are unchanged.
+
+        For derived data the engine needs again and again (the MRR grid, the account codes of
+        event rows ...). A table counts as changed when ``tables[name]`` is another frame or
+        its shape or columns changed; frames are not expected to be modified in place. The
+        result is shared between callers, who must not modify it. Up to :data:`CACHE_SLOTS`
+        keys are kept per name; the cache is not pickled.
+        """
+        stamp = tuple(self._stamp(t) for t in tables)
+        with self._cache_lock():
+            slots = self.__dict__.setdefault("_derived", {}).setdefault(name, OrderedDict())
+            hit = slots.get(key)
+            if hit is not None and _same_stamp(hit[0], stamp):
+                slots.move_to_end(key)
+                return hit[1]
+        value = build()  # (outside the lock: builds may use other cached data)
+        with self._cache_lock():
+            slots[key] = (stamp, value)
+            slots.move_to_end(key)
+            while len(slots) > CACHE_SLOTS:
+                slots.popitem(last=False)
+        return value
+
+    def clear_cache(self) -> None:
+        """Forget the derived data (see :meth:`cached`)."""
+        self.__dict__.pop("_derived", None)
+
+    def _cache_lock(self) -> threading.Lock:
+        return self.__dict__.setdefault("_derived_lock", threading.Lock())
+
+    def _stamp(self, name: str):
+        frame = self.tables.get(name)
+        if frame is None:
+            return None
+        return weakref.ref(frame), frame.shape, tuple(frame.columns)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_derived", None)
+        state.pop("_derived_lock", None)
+        return state
+
     @classmethod
     def from_frames(cls, **frames: pd.DataFrame) -> "Dataset":
         """Build a dataset from canonical frames (tests, the add-in, the API).
@@ -101,3 +152,14 @@ class Dataset:
 
         ds.problems.extend(cross_validate(ds))
         return ds
+
+
+def _same_stamp(a: tuple, b: tuple) -> bool:
+    """Table stamps equal: the same frame objects (alive), shapes and columns."""
+    for x, y in zip(a, b):
+        if x is None or y is None:
+            if x is not y:
+                return False
+        elif x[0]() is None or x[0]() is not y[0]() or x[1:] != y[1:]:
+            return False
+    return len(a) == len(b)

@@ -48,6 +48,10 @@ class MrrGrid:
             return np.full(len(self.accounts), np.nan)
         return self.mrr[:, i]
 
+    def indices_of(self, instants) -> np.ndarray:
+        """:meth:`index_of` of several instants at once."""
+        return self.instants.get_indexer(pd.DatetimeIndex(instants)) if len(instants) else np.zeros(0, dtype=int)
+
     def interval_at(self, instant: pd.Timestamp) -> np.ndarray:
         i = self.index_of(instant)
         if i < 0:
@@ -65,6 +69,15 @@ class MrrGrid:
             before[:, 1:] = np.logical_or.accumulate(paid, axis=1)[:, :-1]
         self.__dict__["_paid_before"] = before
         return before
+
+    def known_columns(self) -> np.ndarray:
+        """bool per instant: the snapshot is known (not NaN for every account; cached)."""
+        cached = self.__dict__.get("_known")
+        if cached is not None and cached.shape == self.instants.shape:
+            return cached
+        known = ~np.isnan(self.mrr).all(axis=0) if len(self.accounts) else np.zeros(len(self.instants), bool)
+        self.__dict__["_known"] = known
+        return known
 
     def frame(self) -> pd.DataFrame:
         """The grid as a wide DataFrame (accounts x month-start instants)."""
@@ -89,11 +102,32 @@ def _clean_round(grid: np.ndarray) -> np.ndarray:
 
 def _factorize_sorted(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes into sorted unique ids (factorize unsorted, then sort the few uniques: much faster)."""
+    return _factorize_sorted_counted(ids)[:2]
+
+
+def _factorize_sorted_counted(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """``_factorize_sorted`` and how many ids are missing."""
     codes, uniques = pd.factorize(ids, sort=False)
     order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return rank[codes], np.asarray(uniques, dtype=object)[order]
+    return rank[codes], np.asarray(uniques, dtype=object)[order], int(np.count_nonzero(codes < 0))
+
+
+def _account_codes(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    return dataset.cached("snapshots.account_codes", name, (name,),
+                          lambda: _factorize_sorted_counted(dataset.table(name)["account_id"]))
+
+
+def account_codes(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``_factorize_sorted`` of ``dataset.table(name)["account_id"]``, once per table (cached on
+    the dataset; the arrays are shared, do not modify them)."""
+    return _account_codes(dataset, name)[:2]
+
+
+def has_missing_ids(dataset: Dataset, name: str) -> bool:
+    """Whether some rows of ``dataset.table(name)`` have no account id (cached)."""
+    return _account_codes(dataset, name)[2] > 0
 
 
 def _month_number(values) -> np.ndarray:
@@ -101,7 +135,9 @@ def _month_number(values) -> np.ndarray:
     return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
 
 
-def grid_from_mrr_table(mrr: pd.DataFrame, extend_to: pd.Timestamp | None = None) -> tuple[MrrGrid, list[Problem]]:
+def grid_from_mrr_table(mrr: pd.DataFrame, extend_to: pd.Timestamp | None = None,
+                        ids: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[MrrGrid, list[Problem]]:
+    """Snapshots from MRR rows; ``ids``: ``_factorize_sorted(mrr["account_id"])`` when known."""
     month_no = _month_number(mrr["month"])
     first_no, last_no = int(month_no.min()), int(month_no.max())
     first_data = pd.Timestamp(np.datetime64(first_no, "M"))
@@ -111,7 +147,7 @@ def grid_from_mrr_table(mrr: pd.DataFrame, extend_to: pd.Timestamp | None = None
     if extend_to is not None and extend_to > last_instant:
         last_instant = extend_to
     instants = _month_range(first_instant, last_instant)
-    codes, accounts = _factorize_sorted(mrr["account_id"])
+    codes, accounts = ids if ids is not None else _factorize_sorted(mrr["account_id"])
     cols = month_no - first_no + 1  # the value for month m is the snapshot at the start of m + 1
     grid = _scatter_add(codes, cols, mrr["mrr"].to_numpy(dtype=float), (len(accounts), len(instants)))
     problems: list[Problem] = []
@@ -146,11 +182,9 @@ def _last_covered_month(subs: pd.DataFrame, today: pd.Timestamp) -> pd.Timestamp
     return month_start(max(candidates))
 
 
-def grid_from_subscriptions(subs: pd.DataFrame, extend_to: pd.Timestamp | None = None,
-                            today: pd.Timestamp | None = None,
-                            extend_from: pd.Timestamp | None = None) -> tuple[MrrGrid, list[Problem]]:
-    """Snapshots from subscription rows. Before the first start date every MRR is known to be
-    0, so ``extend_from`` may reach back before the data (unlike an MRR table)."""
+def _subscription_range(subs: pd.DataFrame, extend_to, today, extend_from) -> tuple[pd.Timestamp, pd.Timestamp,
+                                                                                     pd.DatetimeIndex]:
+    """First and last month the subscriptions describe, and the instants of their grid."""
     today = pd.Timestamp.today().normalize() if today is None else today
     first_month = month_start(subs["start_date"].min())
     last_month = _last_covered_month(subs, today)
@@ -158,34 +192,77 @@ def grid_from_subscriptions(subs: pd.DataFrame, extend_to: pd.Timestamp | None =
     if extend_to is not None and extend_to > last_instant:
         last_instant = extend_to
     first_instant = min(first_month, month_start(extend_from)) if extend_from is not None else first_month
-    instants = _month_range(first_instant, last_instant)
-    codes, accounts = _factorize_sorted(subs["account_id"])
+    return first_month, last_month, _month_range(first_instant, last_instant)
+
+
+def _spans(subs: pd.DataFrame, instants: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Per subscription, the first instant it covers (>= start) and the first it no longer
+    covers (>= end; empty end: still running)."""
     inst = instants.values.astype("datetime64[ns]")
     start = subs["start_date"].to_numpy(dtype="datetime64[ns]")
     end = subs["end_date"].to_numpy(dtype="datetime64[ns]")
-    end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)  # empty end: still running
-    i0 = np.searchsorted(inst, start, side="left")  # first instant >= start
-    i1 = np.searchsorted(inst, end, side="left")  # first instant >= end: not covered
+    end = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)
+    return np.searchsorted(inst, start, side="left"), np.searchsorted(inst, end, side="left")
+
+
+def _interval_grid(subs: pd.DataFrame, codes: np.ndarray, i0: np.ndarray, i1: np.ndarray,
+                   shape: tuple[int, int]) -> np.ndarray:
+    """Billing months of the longest subscription running at each (account, instant); 0 when
+    none. Rows with a negative ``codes`` are left out."""
+    n, t = shape
+    intervals = (subs["interval"] if "interval" in subs else pd.Series(1.0, index=subs.index))
+    intervals = intervals.fillna(1.0).to_numpy(dtype=float)
+    keep = codes >= 0
+    out = np.zeros((n, t))
+    for value in np.unique(intervals[keep]):  # ascending: a longer interval overwrites a shorter one
+        if not value > 0:
+            continue
+        sel = keep & (intervals == value)
+        rows = np.concatenate([codes[sel], codes[sel]])
+        cols = np.concatenate([i0[sel], i1[sel]])
+        signs = np.concatenate([np.ones(int(sel.sum())), -np.ones(int(sel.sum()))])
+        running = np.cumsum(_scatter_add(rows, cols, signs, (n, t + 1))[:, :t], axis=1) > 0.5
+        out[running] = value
+    return out
+
+
+def grid_from_subscriptions(subs: pd.DataFrame, extend_to: pd.Timestamp | None = None,
+                            today: pd.Timestamp | None = None,
+                            extend_from: pd.Timestamp | None = None,
+                            ids: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[MrrGrid, list[Problem]]:
+    """Snapshots from subscription rows. Before the first start date every MRR is known to be
+    0, so ``extend_from`` may reach back before the data (unlike an MRR table).
+    ``ids``: ``_factorize_sorted(subs["account_id"])`` when known."""
+    first_month, last_month, instants = _subscription_range(subs, extend_to, today, extend_from)
+    codes, accounts = ids if ids is not None else _factorize_sorted(subs["account_id"])
+    i0, i1 = _spans(subs, instants)
     n, t = len(accounts), len(instants)
     mrr_values = subs["mrr"].to_numpy(dtype=float)
     diff = (_scatter_add(codes, i0, mrr_values, (n, t + 1))
             - _scatter_add(codes, i1, mrr_values, (n, t + 1)))
     grid = _clean_round(np.cumsum(diff[:, :t], axis=1))
-    intervals = (subs["interval"] if "interval" in subs else pd.Series(1.0, index=subs.index))
-    intervals = intervals.fillna(1.0).to_numpy(dtype=float)
-    interval_grid = np.zeros((n, t))
-    for value in np.unique(intervals):
-        sel = intervals == value
-        ones = np.ones(int(sel.sum()))
-        count = (_scatter_add(codes[sel], i0[sel], ones, (n, t + 1))
-                 - _scatter_add(codes[sel], i1[sel], ones, (n, t + 1)))
-        running = np.cumsum(count[:, :t], axis=1) > 0.5
-        interval_grid = np.where(running & (value > interval_grid), value, interval_grid)
     return (
-        MrrGrid(pd.Index(accounts, name="account_id"), instants, grid, interval_grid,
+        MrrGrid(pd.Index(accounts, name="account_id"), instants, grid, _interval_grid(subs, codes, i0, i1, (n, t)),
                 first_month, last_month, "subscriptions"),
         [],
     )
+
+
+def _intervals_from_subscriptions(grid: MrrGrid, subs: pd.DataFrame, ids: tuple[np.ndarray, np.ndarray],
+                                  extend_to, today, extend_from) -> np.ndarray:
+    """The billing intervals of the subscriptions on an MRR table's grid: the interval grid of
+    ``grid_from_subscriptions`` at the instants and accounts both grids have, 0 elsewhere
+    (computed on the MRR grid directly: whether a subscription runs at an instant does not
+    depend on the other instants)."""
+    _, _, sub_instants = _subscription_range(subs, extend_to, today, extend_from)
+    cols = np.flatnonzero(grid.instants.isin(sub_instants))
+    codes, accounts = ids
+    rows = grid.accounts.get_indexer(accounts)
+    out = np.zeros(grid.mrr.shape)
+    if len(cols) and len(rows):
+        i0, i1 = _spans(subs, grid.instants[cols])
+        out[:, cols] = _interval_grid(subs, rows[codes], i0, i1, (len(grid.accounts), len(cols)))
+    return out
 
 
 def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None,
@@ -196,6 +273,7 @@ def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None,
     says the subscriptions were not used for MRR.
     """
     problems: list[Problem] = []
+    today = dataset.options.get("today")
     if dataset.has("mrr"):
         if dataset.has("subscriptions"):
             problems.append(Problem(
@@ -203,18 +281,15 @@ def mrr_grid(dataset: Dataset, extend_to: pd.Timestamp | None = None,
                 "both an MRR table and subscriptions were given; MRR snapshots come from the MRR "
                 "table, subscriptions are used only for billing intervals (extension MRR)",
                 Severity.INFO, table="subscriptions"))
-        grid, more = grid_from_mrr_table(dataset.table("mrr"), extend_to)
+        grid, more = grid_from_mrr_table(dataset.table("mrr"), extend_to, account_codes(dataset, "mrr"))
         if dataset.has("subscriptions"):
-            sub_grid, _ = grid_from_subscriptions(dataset.table("subscriptions"), extend_to,
-                                                  dataset.options.get("today"), extend_from)
-            rows = sub_grid.accounts.get_indexer(grid.accounts)
-            cols = sub_grid.instants.get_indexer(grid.instants)
-            ok_r, ok_c = rows >= 0, cols >= 0
-            grid.interval[np.ix_(ok_r, ok_c)] = sub_grid.interval[np.ix_(rows[ok_r], cols[ok_c])]
+            grid.interval = _intervals_from_subscriptions(grid, dataset.table("subscriptions"),
+                                                          account_codes(dataset, "subscriptions"),
+                                                          extend_to, today, extend_from)
         return grid, problems + more
     if dataset.has("subscriptions"):
-        grid, more = grid_from_subscriptions(dataset.table("subscriptions"), extend_to,
-                                             dataset.options.get("today"), extend_from)
+        grid, more = grid_from_subscriptions(dataset.table("subscriptions"), extend_to, today, extend_from,
+                                             account_codes(dataset, "subscriptions"))
         return grid, problems + more
     return None, problems
 

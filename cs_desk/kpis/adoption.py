@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..problems import Code, Problem, Severity
 from ..usage_engine import UsageCube, merged_options, month_number, month_timestamp, monthly_cube, usage_source
-from .context import Context
+from .context import Context, account_keys
 from .registry import family, kpi, safe_div
 
 WINDOW_DAYS = 30
@@ -86,17 +86,17 @@ def customers_at(ctx: Context, ids: pd.Index, instants: list[pd.Timestamp], payi
 
     ``paying``: MRR > 0 on the grid when there is revenue data; otherwise (or when ``paying`` is
     False) the accounts table's ``customer_since`` / ``churn_date``."""
-    out = np.zeros((len(ids), len(instants)))
     if paying and ctx.grid is not None:
         grid = ctx.grid
-        rows = grid.accounts.get_indexer(ids)
-        for j, t in enumerate(instants):
-            col = grid.column(t)
-            if np.isnan(col).all():
-                out[:, j] = np.nan
-                continue
-            vals = np.where(rows >= 0, np.nan_to_num(col[np.maximum(rows, 0)], nan=0.0), 0.0)
-            out[:, j] = vals > 0
+        rows = np.arange(len(ids)) if ids is grid.accounts else grid.accounts.get_indexer(ids)
+        cols = np.array([grid.index_of(t) for t in instants], dtype=np.int64)
+        known = cols >= 0
+        known[known] = grid.known_columns()[cols[known]]
+        paid = grid.mrr[:, np.where(known, cols, 0)] > 0  # NaN compares False
+        out = np.zeros((len(ids), len(instants)))
+        on_grid = rows >= 0
+        out[on_grid] = paid[rows[on_grid]]
+        out[:, ~known] = np.nan
         return out
     if not ctx.dataset.has("accounts"):
         return None
@@ -106,6 +106,7 @@ def customers_at(ctx: Context, ids: pd.Index, instants: list[pd.Timestamp], payi
     r = np.maximum(rows, 0)
     since = acc["customer_since"].to_numpy(dtype="datetime64[ns]") if "customer_since" in acc else None
     churn = acc["churn_date"].to_numpy(dtype="datetime64[ns]") if "churn_date" in acc else None
+    out = np.zeros((len(ids), len(instants)))
     for j, t in enumerate(instants):
         tt = np.datetime64(t, "ns")
         cur = ok.copy()
@@ -133,14 +134,16 @@ def account_values(ctx: Context, ids: pd.Index, column: str) -> np.ndarray:
 
 
 def all_ids(ctx: Context, *extra: pd.Index) -> pd.Index:
+    """Every account id of the grid, the accounts table and ``extra``, sorted, once each."""
     parts = [pd.Index(e, dtype=object) for e in extra]
     if ctx.grid is not None:
         parts.append(pd.Index(ctx.grid.accounts, dtype=object))
     if ctx.dataset.has("accounts"):
-        parts.append(pd.Index(ctx.dataset.table("accounts")["account_id"].dropna().astype(object)))
-    ids = pd.Index(np.unique(np.concatenate([p.to_numpy(dtype=object) for p in parts])) if parts else [],
-                   dtype=object, name="account_id")
-    return ids
+        parts.append(account_keys(ctx.dataset).ids)
+    if not parts:
+        return pd.Index([], dtype=object, name="account_id")
+    ids = pd.unique(np.concatenate([p.to_numpy(dtype=object) for p in parts]))
+    return pd.Index(np.sort(ids), dtype=object, name="account_id")
 
 
 # -- the aggregation ---------------------------------------------------------------------------------
@@ -245,13 +248,13 @@ def adoption_frame(ctx: Context, cube: UsageCube, options: dict) -> pd.DataFrame
         # users per feature: distinct (user, period, feature)
         F = max(len(cube.features), 1)
         n_groups = len(ctx.group_labels)
-        gcode = np.where(codes >= 0, codes + 1, 0) if ctx.by else np.zeros(A, dtype=np.int64)
         if single_month:  # one row per (account, month, feature) holds its distinct users
             fa, fmo, ff, fusers = cube.feature_months()
             fsel = (fmo >= lo) & (fmo < hi)
             fper = period_of_month[fmo[fsel] - lo]
             fok = fper >= 0
-            idx = (gcode[cube_pos[fa[fsel][fok]]] * P + fper[fok]) * F + ff[fsel][fok]
+            f_acct = cube_pos[fa[fsel][fok]]
+            cell = fper[fok] * F + ff[fsel][fok]
             weights = fusers[fsel][fok]
         else:  # distinct (user, period, feature) from the rows
             rsel = (cube.month >= lo) & (cube.month < hi) & (cube.user >= 0) & (cube.feat >= 0)
@@ -260,12 +263,13 @@ def adoption_frame(ctx: Context, cube: UsageCube, options: dict) -> pd.DataFrame
             r_user, _ = pd.factorize(cube.user[rsel][rok], use_na_sentinel=False)
             r_feat = cube.feat[rsel][rok].astype(np.int64)
             _, first = np.unique((r_user.astype(np.int64) * P + rper[rok]) * F + r_feat, return_index=True)
-            r_acct = cube_pos[cube.acct[rsel][rok][first]]
-            idx = (gcode[r_acct] * P + rper[rok][first]) * F + r_feat[first]
+            f_acct = cube_pos[cube.acct[rsel][rok][first]]
+            cell = rper[rok][first] * F + r_feat[first]
             weights = None
-        counts = np.bincount(idx, weights=weights, minlength=n_groups * P * F).astype(float).reshape(n_groups, P, F)
-        if ctx.by:
-            counts[0] = counts[1:].sum(axis=0)
+        counts = np.zeros(n_groups * P * F)
+        for rows in ctx.group_rows(codes):  # all, then each account's group
+            counts += np.bincount(rows[f_acct] * (P * F) + cell, weights=weights, minlength=n_groups * P * F)
+        counts = counts.reshape(n_groups, P, F)
         counts[:, ~period_covered, :] = np.nan
         for j, name in enumerate(cube.features):
             blocks[FEATURE_PREFIX + str(name)] = counts[:, :, j]
@@ -340,7 +344,7 @@ def adoption_frame(ctx: Context, cube: UsageCube, options: dict) -> pd.DataFrame
     return frame
 
 
-@family("adoption", needs=("usage",), label="Adoption and activity")
+@family("adoption", needs=("usage",), label="Adoption and activity", several_by=True)
 def aggregate_adoption(ctx: Context) -> pd.DataFrame:
     options = merged_options(ctx.dataset, ctx.options)
     src = usage_source(ctx.dataset, ctx.options)

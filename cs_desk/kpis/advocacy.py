@@ -12,17 +12,17 @@ import numpy as np
 import pandas as pd
 
 from .adoption import customers_at
-from .context import Context
+from .context import Context, latest_accounts
 from .registry import family, kpi, safe_div
 
 COUNTS = ("referrals", "reviews", "case_studies")
 
 
-@family("advocacy", needs=("accounts",), label="Advocacy and relationship")
+@family("advocacy", needs=("accounts",), label="Advocacy and relationship", several_by=True)
 def aggregate_advocacy(ctx: Context) -> pd.DataFrame:
-    acc = ctx.dataset.table("accounts").drop_duplicates("account_id", keep="last")
+    acc, positions = latest_accounts(ctx.dataset)
     ids = pd.Index(acc["account_id"].astype(object))
-    codes = ctx.group_codes(ids)
+    codes = ctx.group_codes_at(positions)
     ends = [p.end for p in ctx.periods]
     P = len(ends)
     since = acc["customer_since"].to_numpy(dtype="datetime64[ns]") if "customer_since" in acc else \

@@ -326,21 +326,35 @@ def _likelihood_terms(survivors):
             last_t.append(ts[-1])
             last_w.append(ns[-1])
     f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
-    return (f(starts), f(ends), f(weights), f(last_t), f(last_w)), n0, periods
+    return _Terms(f(starts), f(ends), f(weights), f(last_t), f(last_w)), n0, periods
 
 
-def _loglik(alpha: float, beta: float, terms) -> float:
-    starts, ends, weights, last_t, last_w = terms
+class _Terms:
+    """The likelihood terms, split once into one-period departures and interval-censored ones
+    (the optimiser evaluates the likelihood thousands of times)."""
+
+    def __init__(self, starts, ends, weights, last_t, last_w):
+        self.weights, self.last_t, self.last_w = weights, last_t, last_w
+        one_step = ends == starts + 1
+        self.one_step = one_step if not one_step.all() else None  # None: every departure is one-step
+        self.ends_one = ends[one_step]
+        self.starts_gap, self.ends_gap = starts[~one_step], ends[~one_step]
+
+
+def _loglik(alpha: float, beta: float, terms: _Terms) -> float:
     lb = betaln(alpha, beta)
-    log_s_a = betaln(alpha, beta + starts) - lb
-    log_s_b = betaln(alpha, beta + ends) - lb
-    one_step = ends == starts + 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_p = np.where(one_step, betaln(alpha + 1, beta + ends - 1) - lb,
-                         log_s_a + np.log1p(-np.exp(log_s_b - log_s_a)))
-    total = float(np.dot(weights, log_p)) if len(weights) else 0.0
-    if len(last_w):
-        total += float(np.dot(last_w, betaln(alpha, beta + last_t) - lb))
+    log_p = betaln(alpha + 1, beta + terms.ends_one - 1) - lb  # P(T = t)
+    if terms.one_step is not None:  # S(a) - S(b) for departures between unobserved periods
+        log_s_a = betaln(alpha, beta + terms.starts_gap) - lb
+        log_s_b = betaln(alpha, beta + terms.ends_gap) - lb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = log_s_a + np.log1p(-np.exp(log_s_b - log_s_a))
+        both = np.empty(len(terms.one_step))
+        both[terms.one_step], both[~terms.one_step] = log_p, gap
+        log_p = both
+    total = float(np.dot(terms.weights, log_p)) if len(terms.weights) else 0.0
+    if len(terms.last_w):
+        total += float(np.dot(terms.last_w, betaln(alpha, beta + terms.last_t) - lb))
     return total
 
 
@@ -369,9 +383,10 @@ def fit_sbg(survivors) -> SbgFit:
     scale = 1.0 / n0
 
     def objective(x):
-        x = np.clip(x, -_LOG_BOUND, _LOG_BOUND)
-        value = -_loglik(math.exp(x[0]), math.exp(x[1]), terms) * scale
-        return value if np.isfinite(value) else 1e300
+        log_a = min(max(x[0], -_LOG_BOUND), _LOG_BOUND)  # np.clip, without its per-call cost
+        log_b = min(max(x[1], -_LOG_BOUND), _LOG_BOUND)
+        value = -_loglik(math.exp(log_a), math.exp(log_b), terms) * scale
+        return value if math.isfinite(value) else 1e300
 
     # Nelder-Mead from alpha = beta = 1 (the paper's starting point), restarted once from its
     # result: a restart re-expands a simplex that collapsed early on a flat ridge.

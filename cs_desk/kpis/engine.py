@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -125,24 +126,49 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
     ``by`` is any accounts field; it adds one group per value beside ``all``. KPIs whose tables
     are missing are listed in ``skipped`` with the reason. Data problems are returned, never raised.
     """
+    return _compute(dataset, start, end, (by,) if by else (), granularity, kpis, options)[0]
+
+
+def compute_many(dataset: Dataset, start=None, end=None, by: Iterable[str] = (), granularity: str = "month",
+                 kpis=None, options: dict | None = None) -> dict[str, KpiResult]:
+    """``compute`` by each of several fields, in one pass: ``{field: compute(..., by=field)}``.
+
+    The work that does not depend on the field (MRR movements of every account, event rows per
+    period ...) is done once; each field only adds its group sums.
+    """
+    fields = tuple(dict.fromkeys(f for f in by if f))
+    if not fields:
+        return {}
+    return dict(zip(fields, _compute(dataset, start, end, fields, granularity, kpis, options)))
+
+
+def _check_fields(dataset: Dataset, fields: tuple[str, ...]) -> None:
+    if not fields:
+        return
+    if not dataset.has("accounts"):
+        raise UsageError(f"--by {fields[0]} needs an accounts table, and none was loaded")
+    accounts = dataset.table("accounts")
+    for by in fields:
+        if by not in accounts.columns:
+            names = ", ".join(c for c in accounts.columns if not c.startswith("_") and c != "account_id")
+            raise UsageError(f"--by {by!r}: the accounts table has no such field (it has: {names})")
+
+
+def _compute(dataset: Dataset, start, end, fields: tuple[str, ...], granularity: str, kpis,
+             options: dict | None) -> list[KpiResult]:
+    """One KpiResult per field of ``fields`` (one ungrouped result when there is none)."""
     if granularity not in GRANULARITIES:
         raise UsageError(f"unknown period {granularity!r}; use one of {', '.join(GRANULARITIES)}")
     chosen = resolve_kpis(kpis)
-    if by:
-        accounts = dataset.table("accounts")
-        if not dataset.has("accounts"):
-            raise UsageError(f"--by {by} needs an accounts table, and none was loaded")
-        if by not in accounts.columns:
-            fields = ", ".join(c for c in accounts.columns if not c.startswith("_") and c != "account_id")
-            raise UsageError(f"--by {by!r}: the accounts table has no such field (it has: {fields})")
-    ctx = Context(dataset, [], by, dict(options or {}))
+    _check_fields(dataset, fields)
+    ctx = Context(dataset, [], fields[0] if len(fields) == 1 else (fields or None), dict(options or {}))
     if dataset.has_revenue:
         build_grid(ctx)
     rng = default_range(dataset, ctx.grid)
     if rng is None and (start is None or end is None):  # nothing dated and no explicit range
-        return KpiResult(pd.DataFrame(columns=TIDY_COLUMNS),
-                         [(k.id, missing_reason(k.needs, set()) or "no data") for k in chosen],
-                         list(dataset.problems) + ctx.problems, ctx)
+        return [KpiResult(pd.DataFrame(columns=TIDY_COLUMNS),
+                          [(k.id, missing_reason(k.needs, set()) or "no data") for k in chosen],
+                          list(dataset.problems) + ctx.problems, c) for c in _field_contexts(ctx)]
     first = month_start(start) if start is not None else rng[0]
     last = month_start(end) if end is not None else rng[1]
     if last < first:
@@ -156,7 +182,6 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
     available = tables_available(dataset)
     blocked = blocked_tables(dataset)
     skipped: list[tuple[str, str]] = []
-    parts: list[pd.DataFrame] = []
     by_family: dict[str, list[KPI]] = {}
     for k in chosen:
         reason = missing_reason(k.needs, available, blocked)
@@ -164,58 +189,98 @@ def compute(dataset: Dataset, start=None, end=None, by: str | None = None, granu
             skipped.append((k.id, reason))
         else:
             by_family.setdefault(k.family, []).append(k)
+    contexts = _field_contexts(ctx)
+    parts: list[list[_Part]] = [[] for _ in contexts]
     for fam_name, members in by_family.items():
-        agg = FAMILIES[fam_name].aggregate(ctx)
-        agg.attrs["periods_per_year"] = PERIODS_PER_YEAR[granularity]
-        for k in members:
-            parts.extend(_tidy(k, k.fn(agg), ctx))
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TIDY_COLUMNS)
-    table = _drop_empty_none_group(table)
-    table = _order(table, ctx, chosen)
-    problems = list(dataset.problems) + ctx.problems
-    problems += [Problem(Code.KPI_SKIPPED, f"{k}: {why}", Severity.INFO) for k, why in skipped]
-    return KpiResult(table, skipped, problems, ctx)
+        family = FAMILIES[fam_name]
+        if len(contexts) == 1 or family.several_by:
+            runs = [(ctx, list(range(len(contexts))))]
+        else:  # one call per field, each on the field's own context
+            runs = [(c, [i]) for i, c in enumerate(contexts)]
+        for run_ctx, targets in runs:
+            agg = family.aggregate(run_ctx)
+            agg.attrs["periods_per_year"] = PERIODS_PER_YEAR[granularity]
+            columns = _field_columns(run_ctx)
+            for k in members:
+                for kpi_id, values in _outputs(k, k.fn(agg), run_ctx):
+                    for i, cols in zip(targets, columns):
+                        parts[i].append(_part(kpi_id, k.unit, values, cols, len(ctx.periods)))
+    results = []
+    for c, field_parts in zip(contexts, parts):
+        if c is not ctx:
+            c.problems = ctx.problems + c.problems  # shared, then the field's own
+        problems = list(dataset.problems) + c.problems
+        problems += [Problem(Code.KPI_SKIPPED, f"{k}: {why}", Severity.INFO) for k, why in skipped]
+        results.append(KpiResult(_table(field_parts, c, chosen), list(skipped), problems, c))
+    return results
 
 
-def _tidy(k: KPI, values, ctx: Context) -> list[pd.DataFrame]:
+def _field_contexts(ctx: Context) -> list[Context]:
+    """The context of each field's result (the computation's own one when there is one field)."""
+    if len(ctx.fields) <= 1:
+        return [ctx]
+    return [Context(ctx.dataset, ctx.periods, f, ctx.options, ctx.grid) for f in ctx.fields]
+
+
+def _field_columns(ctx: Context) -> list[np.ndarray | None]:
+    """Per field, the group positions (in ``ctx.group_labels``) its result keeps."""
+    if len(ctx.fields) <= 1:
+        return [None]
+    return list(ctx.field_slots().values())
+
+
+def _outputs(k: KPI, values, ctx: Context) -> list[tuple[str, np.ndarray]]:
+    """(output id, float values in ``ctx.index()`` order) of one KPI's result."""
     if isinstance(values, pd.Series):
         columns = {k.id: values}
     else:
         columns = {f"{k.id}[{c}]": values[c] for c in values.columns}
+    idx = ctx.index()
     out = []
     for kpi_id, series in columns.items():
+        if series.index is not idx and not series.index.equals(idx):
+            series = series.reindex(idx)
         v = np.array(pd.to_numeric(series, errors="coerce"), dtype=float)
         v[~np.isfinite(v)] = np.nan
-        out.append(pd.DataFrame({
-            "period": series.index.get_level_values("period"),
-            "group": series.index.get_level_values("group"),
-            "kpi": kpi_id, "value": v, "unit": k.unit,
-        }))
+        out.append((kpi_id, v))
     return out
 
 
-def _drop_empty_none_group(table: pd.DataFrame) -> pd.DataFrame:
-    """The ``(none)`` group (accounts without a value for ``--by``) is kept only when it holds data."""
-    if table.empty:
-        return table
-    none = table["group"] == NO_VALUE
-    if none.any() and not (table.loc[none, "value"].fillna(0) != 0).any():
-        return table.loc[~none]
-    return table
+@dataclass(frozen=True)
+class _Part:
+    """One output of one KPI for one field's result."""
+
+    kpi: str
+    unit: str
+    values: np.ndarray  # periods x (all + the field's groups)
 
 
-def _order(table: pd.DataFrame, ctx: Context, chosen: list[KPI]) -> pd.DataFrame:
-    if table.empty:
-        return table
-    p_order = {p: i for i, p in enumerate(ctx.period_labels)}
-    g_order = {g: i for i, g in enumerate(ctx.group_labels)}
+def _part(kpi_id: str, unit: str, values: np.ndarray, columns: np.ndarray | None, n_periods: int) -> _Part:
+    grid = values.reshape(n_periods, -1)
+    return _Part(kpi_id, unit, grid if columns is None else grid[:, columns])
+
+
+def _table(parts: list[_Part], ctx: Context, chosen: list[KPI]) -> pd.DataFrame:
+    """The tidy table of one result, ordered by period, group, KPI (in the order asked for) and
+    output id; the ``(none)`` group is kept only when it holds data."""
+    if not parts:
+        return pd.DataFrame(columns=TIDY_COLUMNS)
     k_order = {k.id: i for i, k in enumerate(chosen)}
-    keys = pd.DataFrame({
-        "p": table["period"].map(p_order), "g": table["group"].map(g_order),
-        "k": table["kpi"].map(lambda x: k_order.get(base_id(x), len(k_order))), "sub": table["kpi"],
+    order = sorted(range(len(parts)), key=lambda i: (k_order.get(base_id(parts[i].kpi), len(k_order)),
+                                                      parts[i].kpi))
+    parts = [parts[i] for i in order]
+    values = np.stack([p.values for p in parts], axis=-1)  # periods x groups x outputs
+    groups = np.asarray(ctx.group_labels, dtype=object)
+    if ctx.fields and groups[-1] == NO_VALUE and not np.nan_to_num(values[:, -1, :]).any():
+        values, groups = values[:, :-1, :], groups[:-1]
+    n_p, n_g, n_k = values.shape
+    return pd.DataFrame({
+        "period": np.repeat(np.asarray(ctx.period_labels, dtype=object), n_g * n_k),
+        "group": np.tile(np.repeat(groups, n_k), n_p),
+        "kpi": np.tile(np.array([p.kpi for p in parts], dtype=object), n_p * n_g),
+        "value": values.reshape(-1),
+        "unit": np.tile(np.array([p.unit for p in parts], dtype=object), n_p * n_g),
     })
-    order = keys.sort_values(["p", "g", "k", "sub"], kind="stable").index
-    return table.loc[order].reset_index(drop=True)[TIDY_COLUMNS]
 
 
 def movements(dataset: Dataset, start=None, end=None, by: str | None = None, granularity: str = "month"):

@@ -9,14 +9,17 @@ than ``options["onboarding_days"]`` (default 90) days after it became a customer
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
 from ..problems import Code, Problem, Severity
+from ..snapshots import account_codes, has_missing_ids
 from ..usage_engine import daily_usage, merged_options, milestone_dates, usage_source
 from .adoption import customers_at
-from .context import Context
+from .context import Context, account_keys
 from .registry import family, kpi
 
 DEFAULT_ONBOARDING_DAYS = 90
@@ -47,14 +50,18 @@ def milestone_option(options: dict, problems: list[Problem] | None = None) -> tu
 def first_revenue_dates(dataset: Dataset) -> pd.Series:
     """Per account, the first date it paid (first subscription start / first MRR month with MRR > 0)."""
     parts = []
-    if dataset.has("subscriptions"):
-        s = dataset.table("subscriptions")
-        s = s[s["mrr"].fillna(0) > 0] if "mrr" in s else s
-        parts.append(s.groupby("account_id")["start_date"].min())
-    if dataset.has("mrr"):
-        m = dataset.table("mrr")
-        m = m[m["mrr"].fillna(0) > 0]
-        parts.append(m.groupby("account_id")["month"].min())
+    for name, column in (("subscriptions", "start_date"), ("mrr", "month")):
+        if dataset.has(name):
+            table = dataset.table(name)
+            codes, ids = account_codes(dataset, name)  # integer codes: no groupby on text
+            paid = np.ones(len(table), dtype=bool)
+            if has_missing_ids(dataset, name):
+                paid = table["account_id"].notna().to_numpy()
+            if "mrr" in table:
+                paid = paid & (table["mrr"].to_numpy(dtype=float) > 0)  # (NaN > 0 is False)
+            first = pd.Series(table[column].to_numpy()[paid]).groupby(codes[paid]).min()
+            parts.append(pd.Series(first.to_numpy(), index=pd.Index(ids[first.index.to_numpy()], name="account_id"),
+                                   name=column))
     if not parts:
         return pd.Series(dtype="datetime64[ns]")
     return pd.concat(parts).groupby(level=0).min()
@@ -92,21 +99,45 @@ def onboarding_dates(dataset: Dataset, options: dict, problems: list[Problem] | 
                         index=pd.Index(ids, name="account_id"))
 
 
-@family("onboarding", needs=("accounts",), label="Onboarding")
-def aggregate_onboarding(ctx: Context) -> pd.DataFrame:
-    options = merged_options(ctx.dataset, ctx.options)
-    dates = onboarding_dates(ctx.dataset, options, ctx.problems)
-    days = (dates["onboarded"] - dates["customer_since"]) / pd.Timedelta(days=1)
-    bad = days < 0
-    if bad.any():
-        ctx.problems.append(Problem(Code.END_BEFORE_START, f"{int(bad.sum())} accounts were onboarded before they "
+@dataclass(frozen=True)
+class _Onboarding:
+    """What the onboarding KPIs need of the data, prepared once per dataset and options."""
+
+    dates: pd.DataFrame  # onboarding_dates
+    positions: np.ndarray  # each account's position in the accounts table (context.account_keys)
+    rows: pd.DataFrame  # the onboarded accounts: account_id, onboarded, _days, _one
+    problems: list[Problem]
+
+
+def _prepared(dataset: Dataset, options: dict) -> _Onboarding:
+    def build() -> _Onboarding:
+        problems: list[Problem] = []
+        dates = onboarding_dates(dataset, options, problems)
+        days = (dates["onboarded"] - dates["customer_since"]) / pd.Timedelta(days=1)
+        bad = days < 0
+        if bad.any():
+            problems.append(Problem(Code.END_BEFORE_START, f"{int(bad.sum())} accounts were onboarded before they "
                                     "became customers; their time to onboard was not used", Severity.WARNING,
                                     table="accounts", column="onboarded_on"))
-    rows = pd.DataFrame({"account_id": dates.index.to_numpy(), "onboarded": dates["onboarded"].to_numpy(),
-                         "_days": days.where(~bad).to_numpy(dtype=float), "_one": 1.0})
-    rows = rows[rows["onboarded"].notna()]
-    out = ctx.aggregate_events(rows, "onboarded", onboarded_accounts=("_one", "sum"),
-                               median_days_to_onboard=("_days", "median"))
+        rows = pd.DataFrame({"account_id": dates.index.to_numpy(), "onboarded": dates["onboarded"].to_numpy(),
+                             "_days": days.where(~bad).to_numpy(dtype=float), "_one": 1.0})
+        rows = rows[rows["onboarded"].notna()]
+        return _Onboarding(dates, account_keys(dataset).positions(dates.index), rows, problems)
+
+    key = repr([options.get(k) for k in ("onboarding_milestone", "usage_path", "usage_columns", "usage_engine",
+                                         "usage_date_format")])
+    return dataset.cached("kpis.onboarding", key, ("accounts", "subscriptions", "mrr", "usage"), build)
+
+
+@family("onboarding", needs=("accounts",), label="Onboarding", several_by=True)
+def aggregate_onboarding(ctx: Context) -> pd.DataFrame:
+    options = merged_options(ctx.dataset, ctx.options)
+    prepared = _prepared(ctx.dataset, options)
+    ctx.problems.extend(prepared.problems)
+    dates, rows = prepared.dates, prepared.rows
+    codes = ctx.group_codes_at(prepared.positions)
+    out = ctx.aggregate_events(rows, "onboarded", codes=codes[rows.index.to_numpy()],
+                               onboarded_accounts=("_one", "sum"), median_days_to_onboard=("_days", "median"))
     out["onboarded_accounts"] = out["onboarded_accounts"].fillna(0.0)
     # overdue at the period end: customers for more than N days, not onboarded by then
     limit = pd.Timedelta(days=float(options.get("onboarding_days", DEFAULT_ONBOARDING_DAYS)))
@@ -123,8 +154,7 @@ def aggregate_onboarding(ctx: Context) -> pd.DataFrame:
         overdue[:, j] = not_yet & late
     if pop is not None:
         overdue = np.where(np.isnan(pop), np.nan, overdue * (pop == 1))
-    block = ctx.frame_from_blocks({"onboarding_overdue": ctx.sum_by_group(overdue, ctx.group_codes(ids))})
-    out["onboarding_overdue"] = block["onboarding_overdue"].to_numpy()
+    out["onboarding_overdue"] = ctx.sum_by_group(overdue, codes).T.reshape(-1)
     return out
 
 

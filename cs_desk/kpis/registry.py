@@ -60,19 +60,25 @@ class Family:
     needs: tuple[str, ...]
     aggregate: Callable  # (Context) -> DataFrame indexed by (period, group)
     label: str = ""
+    #: the aggregator works through the context's group helpers only (group codes, sums,
+    #: event slots), so one call serves a context grouped by several fields at once
+    several_by: bool = False
 
 
 REGISTRY: dict[str, KPI] = {}
 FAMILIES: dict[str, Family] = {}
 
 
-def family(name: str, needs: tuple[str, ...], label: str = ""):
-    """Register a family aggregator: ``@family("revenue", needs=(REVENUE,))``."""
+def family(name: str, needs: tuple[str, ...], label: str = "", several_by: bool = False):
+    """Register a family aggregator: ``@family("revenue", needs=(REVENUE,))``.
+
+    ``several_by``: the aggregator handles a context grouped by several fields at once (see
+    :class:`Family`); otherwise the engine calls it once per field."""
 
     def register(fn):
         if name in FAMILIES:
             raise ValueError(f"KPI family {name!r} registered twice")
-        FAMILIES[name] = Family(name, tuple(needs), fn, label or name)
+        FAMILIES[name] = Family(name, tuple(needs), fn, label or name, several_by)
         return fn
 
     return register

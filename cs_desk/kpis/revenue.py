@@ -20,8 +20,11 @@ MOVEMENT_ORDER = MOVEMENTS + ("extension", "flat", "inactive")
 def _snapshots(ctx: Context, instants: list[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MRR, billing interval and 'paid before' of every account at each instant (accounts x P)."""
     grid = ctx.grid
-    idx = np.array([grid.index_of(t) for t in instants], dtype=int)
+    idx = grid.indices_of(instants)
     known = idx >= 0
+    if known.all() and len(idx) and (np.diff(idx) == 1).all():  # consecutive instants: views, no copies
+        cols = slice(idx[0], idx[-1] + 1)
+        return grid.mrr[:, cols], grid.interval[:, cols], grid.ever_paid_before()[:, cols]
     safe = np.where(known, idx, 0)
     mrr = grid.mrr[:, safe].copy()
     mrr[:, ~known] = np.nan
@@ -50,7 +53,7 @@ def classify(start: np.ndarray, end: np.ndarray, paid_before: np.ndarray,
     }
 
 
-@family("revenue", needs=(REVENUE,), label="Revenue and logos")
+@family("revenue", needs=(REVENUE,), label="Revenue and logos", several_by=True)
 def aggregate_revenue(ctx: Context) -> pd.DataFrame:
     grid = ctx.grid
     starts = [p.start for p in ctx.periods]
@@ -61,38 +64,44 @@ def aggregate_revenue(ctx: Context) -> pd.DataFrame:
     m = classify(s_mrr, e_mrr, paid, s_int, e_int)
     s, e = m["s"], m["e"]
     codes = ctx.group_codes(grid.accounts)
+    scratch = np.empty(s.shape)  # one accounts x periods buffer for every masked sum
 
-    def total(x):
+    def total(x, where=None, unknown=unknown):
+        """Group sums of ``x`` where ``where`` (0 elsewhere); NaN for unknown snapshots."""
+        if where is not None:
+            scratch.fill(0.0)
+            np.copyto(scratch, x, where=where)
+            x = scratch
         out = ctx.sum_by_group(x, codes)
         out[:, unknown] = np.nan
         return out
 
+    gain, loss = e - s, s - e
     blocks = {
-        "start_mrr": total(np.where(m["active_s"], s, 0)),
+        "start_mrr": total(s, m["active_s"]),
         "mrr": total(e),
-        "new_mrr": total(np.where(m["new"], e, 0)),
-        "reactivation_mrr": total(np.where(m["reactivation"], e, 0)),
-        "expansion_mrr": total(np.where(m["expansion"], e - s, 0)),
-        "contraction_mrr": total(np.where(m["contraction"], s - e, 0)),
-        "extension_mrr": total(np.where(m["extension"], s - e, 0)),
-        "churned_mrr": total(np.where(m["churned"], s, 0)),
-        "retained_mrr": total(np.where(m["active_s"], e, 0)),
-        "grr_mrr": total(np.where(m["active_s"], np.minimum(s, e), 0)),
-        "logos_start": total(m["active_s"]),
-        "active_accounts": total(m["active_e"]),
-        "logos_churned": total(m["churned"]),
-        "logos_new": total(m["new"]),
-        "logos_reactivated": total(m["reactivation"]),
+        "new_mrr": total(e, m["new"]),
+        "reactivation_mrr": total(e, m["reactivation"]),
+        "expansion_mrr": total(gain, m["expansion"]),
+        "contraction_mrr": total(loss, m["contraction"]),
+        "extension_mrr": total(loss, m["extension"]),
+        "churned_mrr": total(s, m["churned"]),
+        "retained_mrr": total(e, m["active_s"]),
+        "grr_mrr": total(np.minimum(s, e), m["active_s"]),
+        "logos_start": total(1.0, m["active_s"]),
+        "active_accounts": total(1.0, m["active_e"]),
+        "logos_churned": total(1.0, m["churned"]),
+        "logos_new": total(1.0, m["new"]),
+        "logos_reactivated": total(1.0, m["reactivation"]),
     }
     # 12-month retention: the snapshot a year before the period's end against the end
     y_mrr, _, _ = _snapshots(ctx, [add_months(t, -12) for t in ends])
     y_unknown = np.isnan(y_mrr).all(axis=0) | unknown
     y = np.where(np.isnan(y_mrr), 0.0, y_mrr)
-    for name, arr in (("start_mrr_12m", y), ("retained_mrr_12m", np.where(y > 0, e, 0.0)),
-                      ("grr_mrr_12m", np.where(y > 0, np.minimum(y, e), 0.0))):
-        out = ctx.sum_by_group(arr, codes)
-        out[:, y_unknown] = np.nan
-        blocks[name] = out
+    paid_then = y > 0
+    blocks["start_mrr_12m"] = total(y, unknown=y_unknown)
+    blocks["retained_mrr_12m"] = total(e, paid_then, unknown=y_unknown)
+    blocks["grr_mrr_12m"] = total(np.minimum(y, e), paid_then, unknown=y_unknown)
     blocks["trailing_churn"] = _trailing_monthly_churn(ctx, codes, ends)
     frame = ctx.frame_from_blocks(blocks)
     frame["mean_cac"] = _mean_cac(ctx)
@@ -128,15 +137,14 @@ def _trailing_monthly_churn(ctx: Context, codes: np.ndarray, ends: list[pd.Times
 
 def _mean_cac(ctx: Context) -> np.ndarray:
     accounts = ctx.dataset.table("accounts")
-    idx = ctx.index()
     if "cac" not in accounts or accounts["cac"].notna().sum() == 0:
-        return np.full(len(idx), np.nan)
-    per_group = {"all": accounts["cac"].mean()}
-    if ctx.by:
-        codes = ctx.group_codes(accounts["account_id"])
-        labels = np.asarray(ctx.group_labels[1:], dtype=object)
-        per_group.update(accounts["cac"].groupby(labels[codes]).mean().to_dict())
-    return np.array([per_group.get(g, np.nan) for _, g in idx], dtype=float)
+        return np.full(len(ctx.index()), np.nan)
+    per_group = np.full(len(ctx.group_labels), np.nan)
+    per_group[0] = accounts["cac"].mean()
+    for rows in ctx.group_rows(ctx.table_group_codes("accounts"))[1:]:
+        means = accounts["cac"].groupby(rows).mean()
+        per_group[means.index.to_numpy()] = means.to_numpy()
+    return np.tile(per_group, len(ctx.periods))
 
 
 # -- KPIs: each a registry entry next to its formula ---------------------------------------------
@@ -297,12 +305,13 @@ def clv_cac_ratio(a):
 
 
 # -- renewals ------------------------------------------------------------------------------------
-@family("renewals", needs=("renewals",), label="Renewals")
+@family("renewals", needs=("renewals",), label="Renewals", several_by=True)
 def aggregate_renewals(ctx: Context) -> pd.DataFrame:
     ren = ctx.dataset.table("renewals")
     ren = ren.assign(_renewed=(ren["outcome"] == "renewed").astype(float),
                      _closed=ren["outcome"].isin(["renewed", "churned"]).astype(float))
-    out = ctx.aggregate_events(ren, "renewal_date", renewals_renewed=("_renewed", "sum"),
+    out = ctx.aggregate_events(ren, "renewal_date", codes=ctx.table_group_codes("renewals"),
+                               renewals_renewed=("_renewed", "sum"),
                                renewals_closed=("_closed", "sum"), renewals_due=("account_id", "size"))
     return out.fillna(0.0)
 
@@ -319,39 +328,42 @@ kpi("renewals_due", label="Renewals due", unit="count", family="renewals",
 
 
 # -- drill-down ----------------------------------------------------------------------------------
-def movements(ctx: Context) -> pd.DataFrame:
+def movements(ctx: Context, flat: bool = True) -> pd.DataFrame:
     """Every account with a movement in each period: start MRR, end MRR and movement type.
 
     Columns: period, account_id, group, start_mrr, end_mrr, delta, movement, extension.
     Accounts inactive at both ends are left out; 'flat' rows (same MRR) are kept so the table
-    adds up to the period's start and end MRR.
+    adds up to the period's start and end MRR (``flat=False`` leaves them out too). Ordered by
+    period, movement (``MOVEMENT_ORDER``) and account id.
     """
     grid = ctx.grid
     s_mrr, s_int, paid = _snapshots(ctx, [p.start for p in ctx.periods])
     e_mrr, e_int, _ = _snapshots(ctx, [p.end for p in ctx.periods])
     m = classify(s_mrr, e_mrr, paid, s_int, e_int)
-    kind = np.full(s_mrr.shape, "", dtype=object)
-    kind[m["active_s"] & m["active_e"]] = "flat"
+    kind = np.full(s_mrr.shape, -1, dtype=np.int8)  # position in MOVEMENT_ORDER, -1: no row
+    if flat:
+        kind[m["active_s"] & m["active_e"]] = MOVEMENT_ORDER.index("flat")
     for name in MOVEMENTS:
-        kind[m[name]] = name
+        kind[m[name]] = MOVEMENT_ORDER.index(name)
     unknown = np.isnan(s_mrr).all(axis=0) | np.isnan(e_mrr).all(axis=0)
-    kind[:, unknown] = ""
-    rows, cols = np.nonzero(kind != "")
+    kind[:, unknown] = -1
+    rows, cols = np.nonzero(kind >= 0)
+    kinds = kind[rows, cols]
+    account_order = (np.arange(len(grid.accounts)) if grid.accounts.is_monotonic_increasing
+                     else np.argsort(np.argsort(grid.accounts.to_numpy(dtype=object), kind="stable")))
+    order = np.lexsort((account_order[rows], kinds, cols))
+    rows, cols, kinds = rows[order], cols[order], kinds[order]
     labels = np.asarray(ctx.period_labels, dtype=object)
     group = (np.asarray(ctx.group_labels[1:], dtype=object)[ctx.group_codes(grid.accounts)]
              if ctx.by else np.full(len(grid.accounts), "all", dtype=object))
-    frame = pd.DataFrame({
+    start, end = m["s"][rows, cols], m["e"][rows, cols]
+    return pd.DataFrame({
         "period": labels[cols],
-        "account_id": grid.accounts.to_numpy()[rows],
+        "account_id": grid.accounts.to_numpy(dtype=object)[rows],
         "group": group[rows],
-        "start_mrr": m["s"][rows, cols],
-        "end_mrr": m["e"][rows, cols],
-        "movement": kind[rows, cols],
+        "start_mrr": start,
+        "end_mrr": end,
+        "delta": end - start,
+        "movement": np.asarray(MOVEMENT_ORDER, dtype=object)[kinds],
         "extension": m["extension"][rows, cols],
     })
-    frame.insert(5, "delta", frame["end_mrr"] - frame["start_mrr"])
-    order = {p: i for i, p in enumerate(ctx.period_labels)}
-    frame["_o"] = frame["period"].map(order)
-    mv_order = {k: i for i, k in enumerate(MOVEMENT_ORDER)}
-    frame["_m"] = frame["movement"].map(mv_order)
-    return frame.sort_values(["_o", "_m", "account_id"]).drop(columns=["_o", "_m"]).reset_index(drop=True)

@@ -27,7 +27,7 @@ import pandas as pd
 from ..problems import Code, Problem, Severity
 from ..schema import SURVEY_SCALES
 from ..usage_engine import merged_options
-from .context import Context
+from .context import Context, account_keys
 from .registry import family, kpi, reads, safe_div
 
 #: scales a survey column may use, tried in this order when describing what data looks like
@@ -68,8 +68,10 @@ def survey_scores(surveys: pd.DataFrame, options: dict | None = None,
     raw = frame["survey"].astype(object)
     codes, uniques = pd.factorize(raw)  # normalise each distinct text once
     norm = np.array([str(v).strip().lower() for v in uniques] + [None], dtype=object)
-    kind = pd.Series(norm[np.where(codes >= 0, codes, len(uniques))], index=frame.index, dtype=object)
-    unknown = ~kind.isin(list(SURVEY_SCALES))
+    codes = np.where(codes >= 0, codes, len(uniques))
+    kind = pd.Series(norm[codes], index=frame.index, dtype=object)
+    type_of = pd.Index(list(SURVEY_SCALES), dtype=object).get_indexer(norm)[codes]  # -1: unknown type
+    unknown = pd.Series(type_of < 0, index=frame.index)
     if unknown.any():
         sample = ", ".join(sorted({str(v) for v in kind[unknown].dropna().unique()})[:5]) or "empty"
         problems.append(Problem(Code.BAD_NUMBER, f"{int(unknown.sum())} survey responses of unknown type ({sample}) "
@@ -78,8 +80,8 @@ def survey_scores(surveys: pd.DataFrame, options: dict | None = None,
     score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
     keep = ~unknown.to_numpy() & ~np.isnan(score)
     out_score = score.copy()
-    for name, expected in SURVEY_SCALES.items():
-        rows = (kind.to_numpy() == name) & keep
+    for i, (name, expected) in enumerate(SURVEY_SCALES.items()):
+        rows = (type_of == i) & keep
         if not rows.any():
             continue
         vals = score[rows]
@@ -156,29 +158,61 @@ def csat(scores) -> float:
     return float((s >= 4).mean()) if len(s) else float("nan")
 
 
-def sentiment_columns(rows: pd.DataFrame) -> pd.DataFrame:
-    """Indicator columns summed by the aggregator."""
+#: what each survey response counts as (``sentiment_classes``); -1: none of these
+CLASSES = ("nps_promoter", "nps_passive", "nps_detractor", "nps_unscored", "csat_satisfied", "csat_other", "ces")
+
+
+def sentiment_classes(rows: pd.DataFrame) -> np.ndarray:
+    """Position in :data:`CLASSES` of each response (by survey type and score)."""
     kind = rows["survey"].to_numpy()
     s = rows["score"].to_numpy(dtype=float)
-    is_nps, is_csat, is_ces = kind == "nps", kind == "csat", kind == "ces"
     pro, pas, det = nps_classes(s)
+    nps_class = np.select([pro, pas, det], [0, 1, 2], 3)
+    csat_class = np.where(s >= 4, 4, 5)
+    return np.select([kind == "nps", kind == "csat", kind == "ces"], [nps_class, csat_class, 6], -1).astype(np.int8)
+
+
+def sentiment_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """Indicator columns of the responses (what the sentiment KPIs sum)."""
+    c = sentiment_classes(rows)
+    s = rows["score"].to_numpy(dtype=float)
     return rows.assign(
-        _pro=(is_nps & pro).astype(float), _pas=(is_nps & pas).astype(float), _det=(is_nps & det).astype(float),
-        _nps=is_nps.astype(float), _csat_ok=(is_csat & (s >= 4)).astype(float), _csat=is_csat.astype(float),
-        _ces_sum=np.where(is_ces, s, 0.0), _ces=is_ces.astype(float))
+        _pro=(c == 0).astype(float), _pas=(c == 1).astype(float), _det=(c == 2).astype(float),
+        _nps=(c >= 0) & (c <= 3), _csat_ok=(c == 4).astype(float), _csat=((c == 4) | (c == 5)).astype(float),
+        _ces_sum=np.where(c == 6, s, 0.0), _ces=(c == 6).astype(float)).astype({"_nps": float})
 
 
-@family("sentiment", needs=("surveys",), label="Sentiment (NPS, CSAT, CES)")
+@family("sentiment", needs=("surveys",), label="Sentiment (NPS, CSAT, CES)", several_by=True)
 def aggregate_sentiment(ctx: Context) -> pd.DataFrame:
     options = merged_options(ctx.dataset, ctx.options)
-    rows, problems = survey_scores(ctx.dataset.table("surveys"), options)
+    rows, classes, positions, problems = _prepared_surveys(ctx.dataset, options)
     ctx.problems.extend(problems)
-    rows = sentiment_columns(rows)
-    out = ctx.aggregate_events(
-        rows, "date", nps_promoters=("_pro", "sum"), nps_passives=("_pas", "sum"), nps_detractors=("_det", "sum"),
-        nps_responses=("_nps", "sum"), csat_satisfied=("_csat_ok", "sum"), csat_responses=("_csat", "sum"),
-        ces_sum=("_ces_sum", "sum"), ces_responses=("_ces", "sum"))
-    return out.fillna(0.0)
+    placed, slots = ctx.event_slots(rows["date"], codes=ctx.group_codes_at(positions))
+    out = ctx.aggregate_slots(rows, placed, slots, ces_sum=("_ces_sum", "sum")).fillna(0.0)
+    n = ctx.count_slots(slots, classes[placed], len(CLASSES))
+    counts = dict(zip(CLASSES, n.T))
+    return pd.DataFrame({
+        "nps_promoters": counts["nps_promoter"], "nps_passives": counts["nps_passive"],
+        "nps_detractors": counts["nps_detractor"],
+        "nps_responses": counts["nps_promoter"] + counts["nps_passive"] + counts["nps_detractor"]
+        + counts["nps_unscored"],
+        "csat_satisfied": counts["csat_satisfied"], "csat_responses": counts["csat_satisfied"] + counts["csat_other"],
+        "ces_sum": out["ces_sum"].to_numpy(), "ces_responses": counts["ces"]}, index=out.index)
+
+
+def _prepared_surveys(dataset, options: dict) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[Problem]]:
+    """Usable survey rows (with ``_ces_sum``), their :func:`sentiment_classes`, each row's
+    position in the accounts table, and the problems: once per dataset and declared scales."""
+    def build():
+        scored, problems = survey_scores(dataset.table("surveys"), options)
+        classes = sentiment_classes(scored)
+        rows = pd.DataFrame({"date": scored["date"].to_numpy(),
+                             "_ces_sum": np.where(classes == CLASSES.index("ces"), scored["score"].to_numpy(dtype=float),
+                                                  0.0)})
+        return rows, classes, account_keys(dataset).positions(scored["account_id"]), problems
+
+    key = repr(options.get("survey_scales"))
+    return dataset.cached("kpis.sentiment.rows", key, ("surveys", "accounts"), build)
 
 
 @kpi("nps", label="NPS", unit="score", family="sentiment", direction="higher", target=50.0, headline=True,

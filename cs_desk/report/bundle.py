@@ -253,20 +253,20 @@ def kpi_section(dataset: Dataset, start, end, by: list[str], step: Callable[[flo
     """Every KPI for the portfolio (group "all") and, per ``by`` field, per group value; the
     health KPIs (``health_mix`` ...) use ``health_model``.
 
-    The first field's computation also gives the portfolio rows, so the portfolio is not
-    computed twice."""
+    All fields are computed in one pass (``compute_many``), whose first field also gives the
+    portfolio rows, so the portfolio is not computed twice."""
+    from ..kpis.engine import compute_many
+
     options = {"health_model": health_model} if health_model is not None else None
-    results: dict[str, KpiResult] = {}
-    for i, f in enumerate(by):
-        if step is not None and i:
-            step(0.02 + 0.53 * i / len(by), f"Computing KPIs by {f}")
-        results[f] = compute(dataset, start, end, by=f, options=options)
+    results = compute_many(dataset, start, end, by=by, options=options)
     if by:
         first = results[by[0]]
         table = first.table[first.table["group"] == "all"].reset_index(drop=True)
         kpis = KpiResult(table, list(first.skipped), list(first.problems), first.context)
     else:
         kpis = compute(dataset, start, end, options=options)
+    if step is not None:
+        step(0.45, "Health mix KPIs")
     _add_health_mix(kpis, dataset, options)
     return kpis, results
 
@@ -328,9 +328,7 @@ def movement_section(kpis: KpiResult) -> pd.DataFrame:
     ctx = kpis.context
     if ctx is None or ctx.grid is None or not ctx.periods:
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
-    frame = movements(ctx)
-    frame = frame[frame["movement"] != "flat"].reset_index(drop=True)
-    return frame.reindex(columns=MOVEMENT_COLUMNS)
+    return movements(ctx, flat=False).reindex(columns=MOVEMENT_COLUMNS)
 
 
 def snapshot_section(dataset: Dataset, last_month) -> tuple[pd.DataFrame, pd.DataFrame]:
