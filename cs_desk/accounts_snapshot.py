@@ -43,7 +43,9 @@ from .kpis.sentiment import survey_scores
 from .kpis.support import URGENT_PRIORITIES
 from .problems import Problem
 from .schema import SURVEY_SCALES
-from .usage_engine import DailyUsage, daily_usage, merged_options, milestone_dates, usage_source
+from .snapshots import account_codes
+from .usage_engine import (DailyUsage, daily_usage, factorize_ids, merged_options, milestone_dates,
+                           usage_source)
 
 NS_PER_DAY = 86_400 * 10**9
 HALF_LIFE_DAYS = 180.0
@@ -143,155 +145,264 @@ SENTIMENT_COLUMNS = ("csm_sentiment", "csm_sentiment_age_days")
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _ns(values) -> np.ndarray:
-    """datetime-like -> int64 ns with NaT as the int64 minimum."""
-    return np.asarray(pd.to_datetime(values), dtype="datetime64[ns]").astype(np.int64)
+NAT = np.datetime64("NaT", "ns")
+_MIN = np.iinfo(np.int64).min
 
 
+def _nat(shape) -> np.ndarray:
+    """An array of NaT (datetime64[ns])."""
+    return np.full(shape, NAT, dtype="datetime64[ns]")
 
 
-def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
-    return ids.get_indexer(pd.Index(values.astype(object)))
-
-
-def _shift_months(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
-    """datetime64[ns] + whole months (day clipped to the month's length); NaT stays NaT."""
-    idx = pd.DatetimeIndex(dates)
-    ok = ~idx.isna()
-    out = np.full(len(idx), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if not ok.any():
-        return out
-    y, m, d = idx.year.to_numpy()[ok], idx.month.to_numpy()[ok], idx.day.to_numpy()[ok]
-    total = y * 12 + (m - 1) + np.asarray(months)[ok]
-    y2, m2 = total // 12, total % 12 + 1
-    first = pd.to_datetime(pd.DataFrame({"year": y2, "month": m2, "day": 1}))
-    dim = first.dt.days_in_month.to_numpy()
-    day = np.minimum(d, dim)
-    out[ok] = (first + pd.to_timedelta(day - 1, unit="D")).to_numpy(dtype="datetime64[ns]")
+def _days(delta: np.ndarray) -> np.ndarray:
+    """timedelta64 -> float days; NaT -> NaN."""
+    d = np.asarray(delta, dtype="timedelta64[ns]")
+    out = d.view(np.int64) / NS_PER_DAY
+    out[np.isnat(d)] = np.nan
     return out
 
 
-def _next_anniversary(anchor: np.ndarray, t: np.datetime64, term: int) -> np.ndarray:
-    """Smallest anchor + k * term months (k any integer) that is >= t."""
-    idx = pd.DatetimeIndex(anchor)
-    ok = ~idx.isna()
-    out = np.full(len(idx), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if not ok.any():
-        return out
-    ts = pd.Timestamp(t)
-    months_apart = (ts.year * 12 + ts.month) - (idx.year.to_numpy() * 12 + idx.month.to_numpy())
+def _on_day(month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Day ``day`` (0-based, clipped to the month's length) of ``month`` (datetime64[M]), at
+    midnight, as datetime64[ns]; NaT months stay NaT."""
+    first = month.astype("datetime64[D]")
+    last_day = ((month + 1).astype("datetime64[D]") - first).astype(np.int64) - 1
+    return (first + np.minimum(day, last_day)).astype("datetime64[ns]")
+
+
+def _next_anniversary(anchor: np.ndarray, t: np.ndarray, term: int) -> np.ndarray:
+    """Smallest anchor + k * term months (k any integer; the day clipped to the month's length,
+    at midnight) that is >= t (elementwise, broadcast); NaT where the anchor is NaT."""
+    ok = ~np.isnat(anchor)
+    month = anchor.astype("datetime64[M]")
+    day = (anchor.astype("datetime64[D]") - month.astype("datetime64[D]")).astype(np.int64)
+    months_apart = (t.astype("datetime64[M]") - month).astype(np.int64)
     k0 = np.floor_divide(np.where(ok, months_apart, 0), term) - 1
-    best = out.copy()
+    best = _nat(k0.shape)
     for extra in range(0, 4):
-        cand = _shift_months(np.asarray(anchor, dtype="datetime64[ns]"), (k0 + extra) * term)
+        cand = _on_day(month + (k0 + extra) * term, day)
         take = ok & ~np.isnat(cand) & (cand >= t) & (np.isnat(best) | (cand < best))
         best[take] = cand[take]
     return best
 
 
-# -- MRR at instants -------------------------------------------------------------------------------
+# -- rows before instants ----------------------------------------------------------------------------
+# Every event family asks, for many as-of instants at once, about the rows dated before each
+# instant. The rows are grouped once by the first instant (ascending) they are before; sweeping
+# the instants in ascending order, each group updates a per-account state that is then that
+# instant's row of the result (memory: the result and a few per-account arrays).
+def _instant_batches(pos: np.ndarray, times: np.ndarray, instants: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """For each instant in ascending order: (its index in ``instants``, the rows dated before it
+    and not before the previous one, in row order). Rows without an account (pos < 0) or a
+    time are left out."""
+    rows = np.flatnonzero((pos >= 0) & ~np.isnat(times))
+    order = np.argsort(instants, kind="stable")
+    bucket = np.searchsorted(instants[order], times[rows], side="right")
+    if len(order) < 2**16:
+        bucket = bucket.astype(np.uint16)  # numpy's stable sort is then a radix sort
+    by = np.argsort(bucket, kind="stable")
+    rows, bucket = rows[by], bucket[by]
+    bounds = np.searchsorted(bucket, np.arange(len(order) + 1))
+    return [(int(order[k]), rows[bounds[k]:bounds[k + 1]]) for k in range(len(order))]
+
+
+def _counts_before(pos: np.ndarray, times: np.ndarray, instants: np.ndarray, size: int) -> np.ndarray:
+    """instants x size: the number of rows of each position dated before each instant (float)."""
+    return _add_counts(np.zeros((len(instants), size)), pos, times, instants)
+
+
+def _add_counts(out: np.ndarray, pos: np.ndarray, times: np.ndarray, instants: np.ndarray,
+                sign: int = 1) -> np.ndarray:
+    """Add (``sign`` -1: subtract) the number of rows of each position dated before
+    ``instants[k]`` to ``out[k]`` (instants x positions, in place) for every k."""
+    count = np.zeros(out.shape[1], dtype=np.int64)
+    for k, rows in _instant_batches(pos, times, instants):
+        np.add.at(count, pos[rows], 1)
+        if sign > 0:
+            out[k] += count
+        else:
+            out[k] -= count
+    return out
+
+
+def _latest_before(pos: np.ndarray, times: np.ndarray, instants: np.ndarray, size: int,
+                   values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """instants x size: the latest row time of each position before each instant (NaT: none)
+    and, with ``values``, the mean value of the rows at exactly that time (NaN: none; summed
+    in row order, as ``np.bincount`` does)."""
+    when = np.empty((len(instants), size), dtype="datetime64[ns]")
+    mean = np.empty((len(instants), size)) if values is not None else None
+    latest, current = _nat(size), np.full(size, np.nan)
+    new, n, total = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size)
+    for k, rows in _instant_batches(pos, times, instants):
+        if len(rows):  # an account's latest rows before this instant are all in this batch, if it has any
+            p, t = pos[rows], times[rows].view(np.int64)
+            new.fill(_MIN)
+            np.maximum.at(new, p, t)
+            has = new > _MIN
+            latest[has] = new[has].view("datetime64[ns]")
+            if values is not None:  # (np.add.at adds in row order from zero, as np.bincount)
+                on = t == new[p]
+                n.fill(0)
+                np.add.at(n, p[on], 1)
+                total.fill(0.0)
+                np.add.at(total, p[on], values[rows][on])
+                current[has] = total[has] / n[has]
+        when[k] = latest
+        if mean is not None:
+            mean[k] = current
+    return when, mean
+
+
+# -- account ids ------------------------------------------------------------------------------------
+def _codes(dataset: Dataset, name: str, column: str = "account_id") -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's value of ``column`` of table ``name`` among the column's distinct
+    values, -1 when missing; those values): factorised once (cached on the dataset until the
+    table changes). The billing tables' account ids share the MRR grid's codes (the KPIs build
+    the grid first)."""
+
+    def build():
+        values = dataset.table(name)[column]
+        if column == "account_id" and name in ("mrr", "subscriptions") and not values.hasnans:
+            return account_codes(dataset, name)
+        return factorize_ids(values)
+
+    return dataset.cached(f"accounts_snapshot.codes.{name}.{column}", None, (name,), build)
+
+
+def _positions(dataset: Dataset, name: str, ids: pd.Index, missing_matches: bool = True) -> np.ndarray:
+    """Position in ``ids`` of each row's account of table ``name`` (-1 = not there). Rows
+    without an id match a missing id of ``ids`` (as ``Index.get_indexer`` does) unless
+    ``missing_matches`` is false."""
+    codes, uniques = _codes(dataset, name)
+    pos = np.append(ids.get_indexer(pd.Index(uniques, dtype=object)), -1)[codes]
+    if missing_matches and ids.hasnans and (codes < 0).any():
+        missing = np.flatnonzero(codes < 0)
+        raw = dataset.table(name)["account_id"].to_numpy(dtype=object)[missing]
+        pos[missing] = ids.get_indexer(pd.Index(raw, dtype=object))
+    return pos
+
+
+def _revenue_ids(dataset: Dataset) -> pd.Index:
+    parts = [_codes(dataset, name)[1] for name in ("mrr", "subscriptions") if dataset.has(name)]
+    return pd.Index(np.concatenate(parts) if parts else np.array([], dtype=object), dtype=object).unique()
+
+
+# -- revenue ---------------------------------------------------------------------------------------------
+_MAX = np.iinfo(np.int64).max
+
+
+def _min_by(pos: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Per position 0..size-1 the smallest of the int64 ``values`` of its rows (rows with pos < 0
+    left out); the int64 maximum for none."""
+    ok = pos >= 0
+    out = np.full(size, _MAX)
+    np.minimum.at(out, pos[ok], values[ok])
+    return out
+
+
+def _earliest_by(pos: np.ndarray, dates: np.ndarray, size: int) -> np.ndarray:
+    """Per position the earliest of ``dates`` (datetime64[ns]) of its rows; NaT for none."""
+    first = _min_by(np.where(np.isnat(dates), -1, pos), dates.view(np.int64), size)
+    return np.where(first == _MAX, NAT, first.view("datetime64[ns]"))
+
+
+def _month_instants(number: np.ndarray) -> np.ndarray:
+    """Month numbers (months since 1970-01; the int64 maximum for none) -> their first instant."""
+    none = number == _MAX
+    return np.where(none, NAT, np.where(none, 0, number).astype("datetime64[M]").astype("datetime64[ns]"))
+
+
+def _mrr_months(dataset: Dataset) -> np.ndarray:
+    """The month number (months since 1970-01) of each MRR row, the int64 minimum when it has
+    none (cached on the dataset until the table changes)."""
+    return dataset.cached("accounts_snapshot.mrr_months", None, ("mrr",), lambda: dataset.table("mrr")[
+        "month"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64))
+
+
 def mrr_at_instants(dataset: Dataset, ids: pd.Index, instants: np.ndarray) -> np.ndarray | None:
     """MRR of ``ids`` at each instant (ids x instants); None without revenue data."""
-    K = len(instants)
-    A = len(ids)
-    inst = np.asarray(instants, dtype="datetime64[ns]")
+    grid = _mrr_grid(dataset, ids, np.asarray(instants, dtype="datetime64[ns]"))
+    return None if grid is None else np.ascontiguousarray(grid.T)
+
+
+def _mrr_grid(dataset: Dataset, ids: pd.Index, inst: np.ndarray) -> np.ndarray | None:
+    """MRR at each instant of each id (instants x ids); None without revenue data."""
+    K, A = len(inst), len(ids)
     if dataset.has("mrr"):
-        m = dataset.table("mrr")
-        m = m[m["month"].notna()]
-        snap = (m["month"].dt.to_period("M").dt.to_timestamp() + pd.offsets.MonthBegin(1)).to_numpy(
-            dtype="datetime64[ns]")
-        data_inst = np.unique(snap)
-        pos_r = _positions(ids, m["account_id"])
-        col_r = np.searchsorted(data_inst, snap)
-        ok = pos_r >= 0
-        table = np.zeros(A * len(data_inst))
-        np.add.at(table, pos_r[ok] * len(data_inst) + col_r[ok], np.nan_to_num(m["mrr"].to_numpy(dtype=float)[ok]))
-        table = table.reshape(A, len(data_inst))
-        out = np.full((A, K), np.nan)
-        pos = np.searchsorted(data_inst, inst, side="right") - 1
+        number = _mrr_months(dataset)
+        dated = number != _MIN
+        pos = _positions(dataset, "mrr", ids)
+        # the month-end snapshots: the value of month m is known from the first day of m + 1
+        first = int(number[dated].min()) if dated.any() else 0
+        present = np.bincount(number[dated] - first) > 0
+        data_inst = _month_instants(first + 1 + np.flatnonzero(present))
+        column = np.cumsum(present) - 1
+        ok = dated & (pos >= 0)
+        col = column[number[ok] - first]
+        values = np.nan_to_num(dataset.table("mrr")["mrr"].to_numpy(dtype=float)[ok])
+        table = np.bincount(col * A + pos[ok], weights=values, minlength=len(data_inst) * A).astype(float, copy=False)
+        table = table.reshape(-1, A)
+        out = np.full((K, A), np.nan)
+        at = np.searchsorted(data_inst, inst, side="right") - 1
         for k in range(K):
-            if pos[k] < 0 or (inst[k] - data_inst[pos[k]]) > np.timedelta64(MRR_CARRY_DAYS, "D"):
-                continue
-            out[:, k] = table[:, pos[k]]
+            if at[k] >= 0 and (inst[k] - data_inst[at[k]]) <= np.timedelta64(MRR_CARRY_DAYS, "D"):
+                out[k] = table[at[k]]
         return out
     if dataset.has("subscriptions"):
         s = dataset.table("subscriptions")
-        s = s[s["start_date"].notna()]
-        pos_r = _positions(ids, s["account_id"])
-        ok = pos_r >= 0
-        start = s["start_date"].to_numpy(dtype="datetime64[ns]")[ok]
-        end = s["end_date"].to_numpy(dtype="datetime64[ns]")[ok] if "end_date" in s else \
-            np.full(ok.sum(), np.datetime64("NaT"), dtype="datetime64[ns]")
-        values = np.nan_to_num(s["mrr"].to_numpy(dtype=float)[ok]) if "mrr" in s else np.zeros(ok.sum())
+        start = s["start_date"].to_numpy(dtype="datetime64[ns]")
+        pos = _positions(dataset, "subscriptions", ids)
+        ok = ~np.isnat(start) & (pos >= 0)
+        start = start[ok]
+        end = s["end_date"].to_numpy(dtype="datetime64[ns]")[ok] if "end_date" in s else _nat(len(start))
+        values = np.nan_to_num(s["mrr"].to_numpy(dtype=float)[ok]) if "mrr" in s else np.zeros(len(start))
         order = np.argsort(inst)
         sorted_inst = inst[order]
         i0 = np.searchsorted(sorted_inst, start, side="left")  # first instant >= start
         end_f = np.where(np.isnat(end), np.datetime64("2262-01-01", "ns"), end)
         i1 = np.searchsorted(sorted_inst, end_f, side="left")  # first instant >= end: not covered
-        diff = np.zeros(A * (K + 1))
-        r = pos_r[ok]
-        np.add.at(diff, r * (K + 1) + i0, values)
-        np.add.at(diff, r * (K + 1) + i1, -values)
-        grid = np.cumsum(diff.reshape(A, K + 1)[:, :K], axis=1)
+        # +value from the first covered instant, -value from the first one after; accumulated
+        # per cell in row order (starts, then ends) and then along the instants
+        r = pos[ok]
+        diff = np.bincount(np.concatenate([i0 * A + r, i1 * A + r]), weights=np.concatenate([values, -values]),
+                           minlength=(K + 1) * A).astype(float, copy=False)  # (int when there are no rows)
+        grid = np.cumsum(diff.reshape(K + 1, A)[:K], axis=0)
         grid = np.round(grid, 6)
         grid[np.abs(grid) < 1e-9] = 0.0
         out = np.empty_like(grid)
-        out[:, order] = grid
+        out[order] = grid
         return out
     return None
 
 
 def _first_revenue(dataset: Dataset, ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """Per id: first paid date and the instant it became known (NaT = never)."""
-    first = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
-    known = first.copy()
-    frames = []
     if dataset.has("mrr"):
-        m = dataset.table("mrr")
-        m = m[(m["mrr"].fillna(0) > 0) & m["month"].notna()]
-        month = m["month"].dt.to_period("M").dt.to_timestamp()
-        frames.append(pd.DataFrame({"account_id": m["account_id"].to_numpy(), "first": month.to_numpy(),
-                                    "known": (month + pd.offsets.MonthBegin(1)).to_numpy()}))
-    elif dataset.has("subscriptions"):
+        number = _mrr_months(dataset)
+        paid = (number != _MIN) & (dataset.table("mrr")["mrr"].to_numpy(dtype=float) > 0)
+        month = _min_by(np.where(paid, _positions(dataset, "mrr", ids, missing_matches=False), -1), number, len(ids))
+        return _month_instants(month), _month_instants(np.where(month == _MAX, _MAX, month + 1))
+    if dataset.has("subscriptions"):
         s = dataset.table("subscriptions")
-        s = s[s["start_date"].notna() & ((s["mrr"].fillna(0) > 0) if "mrr" in s else True)]
-        frames.append(pd.DataFrame({"account_id": s["account_id"].to_numpy(), "first": s["start_date"].to_numpy(),
-                                    "known": s["start_date"].to_numpy()}))
-    for f in frames:
-        g = f.groupby("account_id")[["first", "known"]].min()
-        pos = ids.get_indexer(pd.Index(g.index.astype(object)))
-        ok = pos >= 0
-        first[pos[ok]] = g["first"].to_numpy(dtype="datetime64[ns]")[ok]
-        known[pos[ok]] = g["known"].to_numpy(dtype="datetime64[ns]")[ok]
-    return first, known
+        paid = s["mrr"].to_numpy(dtype=float) > 0 if "mrr" in s else np.ones(len(s), bool)
+        pos = np.where(paid, _positions(dataset, "subscriptions", ids, missing_matches=False), -1)
+        first = _earliest_by(pos, s["start_date"].to_numpy(dtype="datetime64[ns]"), len(ids))
+        return first, first
+    return _nat(len(ids)), _nat(len(ids))
 
 
 def _billing_known(dataset: Dataset, ids: pd.Index) -> np.ndarray:
     """Per id, the first instant any billing row of it is known (NaT = none)."""
-    out = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
     if dataset.has("mrr"):
-        m = dataset.table("mrr")
-        m = m[m["month"].notna()]
-        known = m["month"].dt.to_period("M").dt.to_timestamp() + pd.offsets.MonthBegin(1)
-        g = pd.Series(known.to_numpy(), index=m["account_id"].to_numpy()).groupby(level=0).min()
-    elif dataset.has("subscriptions"):
-        s = dataset.table("subscriptions")
-        s = s[s["start_date"].notna()]
-        g = pd.Series(s["start_date"].to_numpy(), index=s["account_id"].to_numpy()).groupby(level=0).min()
-    else:
-        return out
-    pos = ids.get_indexer(pd.Index(g.index.astype(object)))
-    ok = pos >= 0
-    out[pos[ok]] = g.to_numpy(dtype="datetime64[ns]")[ok]
-    return out
-
-
-def _revenue_ids(dataset: Dataset) -> pd.Index:
-    parts = []
-    for name in ("mrr", "subscriptions"):
-        if dataset.has(name):
-            parts.append(dataset.table(name)["account_id"].dropna().astype(object).unique())
-    return pd.Index(np.concatenate(parts) if parts else np.array([], dtype=object), dtype=object).unique()
+        number = _mrr_months(dataset)
+        pos = np.where(number != _MIN, _positions(dataset, "mrr", ids, missing_matches=False), -1)
+        month = _min_by(pos, number, len(ids))
+        return _month_instants(np.where(month == _MAX, _MAX, month + 1))
+    if dataset.has("subscriptions"):
+        return _earliest_by(_positions(dataset, "subscriptions", ids, missing_matches=False),
+                            dataset.table("subscriptions")["start_date"].to_numpy(dtype="datetime64[ns]"), len(ids))
+    return _nat(len(ids))
 
 
 # -- the snapshot ---------------------------------------------------------------------------------
@@ -320,15 +431,47 @@ def _wanted(columns: Iterable[str] | None) -> set[str] | None:
     return want | {"account_id", "as_of"}
 
 
+class _AccountFields:
+    """The accounts table's fields per snapshot id (one row per id: its last row)."""
+
+    def __init__(self, acc: pd.DataFrame, acc_pos: np.ndarray, size: int):
+        self.acc, self.pos, self.size = acc, acc_pos, size
+
+    def has(self, name: str) -> bool:
+        return name in self.acc and len(self.acc) > 0
+
+    def get(self, name: str, dtype=object) -> np.ndarray:
+        """Field ``name`` per id: datetime64[ns] (NaT), float (NaN) or object (None) when absent."""
+        A = self.size
+        if dtype == "datetime64[ns]":
+            out = _nat(A)
+            if self.has(name):
+                out[self.pos] = self.acc[name].to_numpy(dtype="datetime64[ns]")
+        elif dtype is float:
+            out = np.full(A, np.nan)
+            if self.has(name):
+                out[self.pos] = pd.to_numeric(self.acc[name], errors="coerce").to_numpy(dtype=float)
+        else:
+            out = np.full(A, None, dtype=object)
+            if self.has(name):
+                vals = self.acc[name].astype(object).to_numpy()
+                out[self.pos] = np.where(pd.isna(vals), None, vals)
+        return out
+
+
 def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None,
                       progress: Callable[[float, str], None] | None = None,
-                      columns: Iterable[str] | None = None) -> pd.DataFrame:
+                      columns: Iterable[str] | None = None, active_only: bool = False) -> pd.DataFrame:
     """Snapshots of several as-of dates stacked (column ``as_of``), sorted by as_of and account.
 
     ``columns``: only these columns (in ``COLUMNS`` order; ``account_id`` and ``as_of`` always),
     computing only the metric families they need - same rows, same values as the full snapshot.
-    Problems found on the way are in ``result.attrs["problems"]`` (with ``columns``: those of
-    the families computed). Unknown column names raise ``ValueError``."""
+    ``active_only``: only the rows of accounts paying at their date (``active``; the rows the
+    full snapshot has there). Problems found on the way are in ``result.attrs["problems"]``
+    (with ``columns``: those of the families computed). Unknown column names raise ``ValueError``.
+
+    Every metric is computed for all dates at once as a dates x accounts array; the rows are
+    the (date, account) cells where the account is known."""
     want = _wanted(columns)
 
     def need(*names: str) -> bool:
@@ -339,77 +482,60 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
     T = len(dates)
     problems: list[Problem] = []
     t_ns = dates.to_numpy(dtype="datetime64[ns]")
+    tt = t_ns[:, None]
     acc = dataset.table("accounts")
     acc = acc.drop_duplicates("account_id", keep="last") if len(acc) else acc
     acc_ids = pd.Index(acc["account_id"].astype(object)) if len(acc) else pd.Index([], dtype=object)
     ids = acc_ids.union(_revenue_ids(dataset)).sort_values()
     ids = pd.Index(ids, dtype=object, name="account_id")
     A = len(ids)
-    acc_pos = ids.get_indexer(acc_ids) if len(acc) else np.zeros(0, dtype=np.int64)
+    fields = _AccountFields(acc, ids.get_indexer(acc_ids) if len(acc) else np.zeros(0, dtype=np.int64), A)
 
-    def acc_col(name, dtype=object):
-        if name not in acc or not len(acc):
-            if dtype == "datetime64[ns]":
-                return np.full(A, np.datetime64("NaT"), dtype="datetime64[ns]")
-            return np.full(A, np.nan) if dtype is float else np.full(A, None, dtype=object)
-        if dtype == "datetime64[ns]":
-            out = np.full(A, np.datetime64("NaT"), dtype="datetime64[ns]")
-            out[acc_pos] = acc[name].to_numpy(dtype="datetime64[ns]")
-        elif dtype is float:
-            out = np.full(A, np.nan)
-            out[acc_pos] = pd.to_numeric(acc[name], errors="coerce").to_numpy(dtype=float)
-        else:
-            out = np.full(A, None, dtype=object)
-            vals = acc[name].astype(object).to_numpy()
-            out[acc_pos] = np.where(pd.isna(vals), None, vals)
-        return out
-
-    cols: dict[str, np.ndarray] = {}  # name -> A x T (or A for static columns)
-    since_crm = acc_col("customer_since", "datetime64[ns]")
-    churn = acc_col("churn_date", "datetime64[ns]")
+    cols: dict[str, np.ndarray] = {}  # name -> dates x accounts, or accounts for a column that is the same at every date
+    since_crm = fields.get("customer_since", "datetime64[ns]")
+    churn = fields.get("churn_date", "datetime64[ns]")
     in_acc = np.zeros(A, dtype=bool)
-    in_acc[acc_pos] = True
+    in_acc[fields.pos] = True
+    crm_customer = in_acc & (np.isnat(since_crm) | (since_crm < tt))
     billing_known = _billing_known(dataset, ids)
-    tt = t_ns[None, :]
-    universe = (in_acc[:, None] & (np.isnat(since_crm)[:, None] | (since_crm[:, None] < tt))) | \
-               (~np.isnat(billing_known)[:, None] & (billing_known[:, None] <= tt))
+    universe = crm_customer | (~np.isnat(billing_known) & (billing_known <= tt))
 
     # revenue
     three_back = (dates - pd.DateOffset(months=3)).to_numpy(dtype="datetime64[ns]")
-    mrr_now = mrr_at_instants(dataset, ids, np.concatenate([t_ns, three_back])) if A else None
-    status = acc_col("status")
-    churned_by = ~np.isnat(churn)[:, None] & (churn[:, None] < tt)
+    mrr_now = _mrr_grid(dataset, ids, np.concatenate([t_ns, three_back])) if A else None
+    churned_by = ~np.isnat(churn) & (churn < tt)
     if mrr_now is not None:
-        mrr, mrr_3m = mrr_now[:, :T], mrr_now[:, T:]
+        mrr, mrr_3m = mrr_now[:T], mrr_now[T:]
         active = np.nan_to_num(mrr, nan=0.0) > 0
     else:
-        mrr = np.full((A, T), np.nan)
+        mrr = np.full((T, A), np.nan)
         mrr_3m = mrr.copy()
-        active = in_acc[:, None] & (np.isnat(since_crm)[:, None] | (since_crm[:, None] < tt)) & ~churned_by
-    with np.errstate(divide="ignore", invalid="ignore"):
-        trend = np.where(mrr_3m > 0, mrr / mrr_3m - 1.0, np.nan)
-    cols.update(mrr=mrr, mrr_3m_ago=mrr_3m, mrr_trend_3m=trend, arr=mrr * 12, active=active, churned=churned_by)
+        active = crm_customer & ~churned_by
+    cols.update(mrr=mrr, mrr_3m_ago=mrr_3m, active=active, churned=churned_by)
+    if need("mrr_trend_3m"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cols["mrr_trend_3m"] = np.where(mrr_3m > 0, mrr / mrr_3m - 1.0, np.nan)
+    if need("arr"):
+        cols["arr"] = mrr * 12
     if need("status"):
-        status_t = np.repeat(status[:, None], T, axis=1)
-        status_t[~np.isnat(churn)[:, None] & (churn[:, None] >= tt)] = None
-        cols["status"] = status_t
+        cols["status"] = np.where(~np.isnat(churn) & (churn >= tt), None, fields.get("status"))
 
     # customer since, tenure
     since = None
     if need("customer_since", "tenure_days", *ONBOARDING_COLUMNS):
         first_paid, first_known = _first_revenue(dataset, ids)
-        crm_ok = ~np.isnat(since_crm)[:, None] & (since_crm[:, None] < tt)
-        paid_ok = ~np.isnat(first_known)[:, None] & (first_known[:, None] <= tt)
-        since = np.where(crm_ok, since_crm[:, None], np.where(paid_ok, first_paid[:, None], np.datetime64("NaT")))
-        since = since.astype("datetime64[ns]")
+        crm_ok = ~np.isnat(since_crm) & (since_crm < tt)
+        paid_ok = ~np.isnat(first_known) & (first_known <= tt)
+        since = np.where(paid_ok, first_paid, NAT)
+        np.copyto(since, since_crm, where=crm_ok)
         cols["customer_since"] = since
         cols["tenure_days"] = _days(tt - since)
 
     if need(*RENEWAL_COLUMNS):
-        _renewal_columns(cols, dataset, ids, t_ns, tt, opts, acc_col)
+        _renewal_columns(cols, dataset, ids, t_ns, opts, fields)
 
     # usage
-    seats = acc_col("seats", float)
+    seats = fields.get("seats", float)
     milestone_usage = need(*ONBOARDING_COLUMNS) and bool(opts.get("onboarding_milestone"))
     src = usage_source(dataset, opts) if need(*USAGE_COLUMNS) or milestone_usage else None
     daily = daily_usage(src, pd.Timestamp(dates[-1]), accounts=ids) if src is not None and T else None
@@ -417,119 +543,120 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
         problems.extend(daily.problems)
     if need(*USAGE_COLUMNS):
         if daily is not None:
-            _usage_columns(cols, daily, ids, dates, seats, opts, problems)
+            _usage_columns(cols, daily, ids, dates, opts, problems)
         else:
             for name in ("active_users_30d", "depth", "features_used_30d", "events_30d", "events_prev_30d",
                          "days_active_30d", "days_since_last_activity"):
-                cols[name] = np.full((A, T), np.nan)
-            cols["last_activity"] = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
-            cols["activity_bucket"] = np.full((A, T), None, dtype=object)
+                cols[name] = np.full(A, np.nan)
+            cols["last_activity"] = _nat(A)
+            cols["activity_bucket"] = np.full(A, None, dtype=object)
         with np.errstate(divide="ignore", invalid="ignore"):
-            cols["seat_utilization"] = np.where(seats[:, None] > 0, cols["active_users_30d"] / seats[:, None],
-                                                np.nan)
+            cols["seat_utilization"] = np.where(seats > 0, cols["active_users_30d"] / seats, np.nan)
             cols["usage_trend"] = np.where(cols["events_prev_30d"] > 0,
                                            cols["events_30d"] / cols["events_prev_30d"] - 1.0, np.nan)
 
-    # support
     if need(*TICKET_COLUMNS):
-        _ticket_columns(cols, dataset, ids, t_ns, opts)
-    # surveys
+        _ticket_columns(cols, dataset, ids, t_ns, opts, need)
     if need(*SURVEY_COLUMNS):
-        _survey_columns(cols, dataset, ids, t_ns, opts, problems)
-    # CSM sentiment
+        _survey_columns(cols, dataset, ids, t_ns, opts, problems, need)
     if need(*SENTIMENT_COLUMNS):
-        _sentiment_columns(cols, acc, acc_col, tt, T)
-
-    # onboarding
+        _sentiment_columns(cols, fields, tt)
     if need(*ONBOARDING_COLUMNS):
-        _onboarding_columns(cols, dataset, ids, t_ns, since, opts, daily, acc_col, problems)
+        _onboarding_columns(cols, dataset, ids, t_ns, since, opts, daily, fields, problems)
 
-    # assemble: rows (as_of, account) where the account is known
-    ti, ai = np.nonzero(universe.T)
-    out = {"account_id": ids.to_numpy(dtype=object)[ai], "as_of": t_ns[ti]}
     for name in TEXT_COLUMNS:
-        if name == "status" or not need(name):
-            continue
-        out[name] = acc_col(name)[ai]
-    for name in ("seats", "referrals", "reviews", "case_studies"):
+        if name != "status" and need(name):
+            cols[name] = fields.get(name)
+    for name in ("referrals", "reviews", "case_studies"):
         if need(name):
-            out[name] = acc_col(name, float)[ai] if name != "seats" else seats[ai]
-    for name, arr in cols.items():
-        if need(name):
-            out[name] = arr[ai, ti]
-    frame = pd.DataFrame(out)
-    for name in ("active", "churned"):
-        if name in frame:
-            frame[name] = frame[name].astype(bool)
-    if "onboarded" in frame and frame["onboarded"].dtype == object:
-        frame["onboarded"] = frame["onboarded"].astype("boolean")
-    for name in ("activity_bucket", "onboarding_status") + TEXT_COLUMNS:  # text: object, missing = None
-        if name not in frame:
-            continue
-        col = frame[name].astype(object)
-        frame[name] = col.where(col.notna(), None)
-    frame = frame[[c for c in COLUMNS if c in frame]]
+            cols[name] = fields.get(name, float)
+    cols["seats"] = seats
+    frame = _assemble(cols, universe, universe & active if active_only else universe, ids, t_ns, need)
     frame.attrs["problems"] = problems
     if progress:
         progress(1.0, "snapshots built")
     return frame
 
 
-def _renewal_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, tt: np.ndarray, opts, acc_col):
+def _assemble(cols: dict[str, np.ndarray], universe: np.ndarray, rows: np.ndarray, ids: pd.Index,
+              t_ns: np.ndarray, need: Callable[..., bool]) -> pd.DataFrame:
+    """The snapshot rows: the (as_of, account) cells set in ``rows`` (dates x accounts; a part of
+    the ``universe`` of the full snapshot, whose columns have the same dtypes), sorted by as_of
+    and account, columns in ``COLUMNS`` order. The frame takes the column arrays as they are (no
+    copy, no consolidation into blocks). Text columns already hold None for missing values."""
+    cells = np.flatnonzero(rows)
+    ai = cells % rows.shape[1] if rows.shape[1] else cells
+    out: dict[str, object] = {"account_id": _id_column(ids.to_numpy(dtype=object), universe.any(axis=0), ai),
+                              "as_of": np.repeat(t_ns, np.count_nonzero(rows, axis=1))}
+    for name in COLUMNS[2:]:
+        if not need(name):
+            continue
+        arr = cols[name]
+        values = arr[ai] if arr.ndim == 1 else arr.reshape(-1)[cells]
+        if name == "onboarded":
+            values = pd.array(values, dtype="boolean")
+        elif values.dtype == object:  # text: object dtype, not inferred as str
+            values = pd.Series(values, dtype=object, copy=False)
+        out[name] = values
+    return pd.DataFrame(out, copy=False)
+
+
+def _id_column(ids: np.ndarray, present: np.ndarray, rows: np.ndarray):
+    """``ids[rows]`` with the dtype a frame would infer from the ``present`` ids (those of the
+    full snapshot), inferred once on them (string ids: a string array taken, not millions of
+    objects inferred)."""
+    typed = pd.Series(ids[present]).array
+    if isinstance(typed.dtype, pd.StringDtype):
+        return typed.take((np.cumsum(present) - 1)[rows])
+    return ids[rows]
+
+
+def _renewal_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts, fields: _AccountFields):
     A, T = len(ids), len(t_ns)
     term = int(opts.get("renewal_term_months", 12) or 12)
-    anchor_crm = acc_col("renewal_date", "datetime64[ns]")
-    last_ren = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
-    if dataset.has("renewals"):
-        ren = dataset.table("renewals")
-        ren = ren[ren["renewal_date"].notna()]
-        pos = _positions(ids, ren["account_id"])
-        d = ren["renewal_date"].to_numpy(dtype="datetime64[ns]")
-        ok = pos >= 0
-        for j in range(T):
-            sel = ok & (d < t_ns[j])
-            if sel.any():
-                g = pd.Series(d[sel]).groupby(pos[sel]).max()
-                last_ren[g.index.to_numpy(), j] = g.to_numpy(dtype="datetime64[ns]")
-    renewal = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
-    for j in range(T):
-        anchor = np.where(np.isnat(anchor_crm), last_ren[:, j], anchor_crm)
-        renewal[:, j] = _next_anniversary(anchor, t_ns[j], term)
+    anchor_crm = fields.get("renewal_date", "datetime64[ns]")
+    last_ren = _nat((T, A))
+    if dataset.has("renewals"):  # the last renewal before each date
+        last_ren, _ = _latest_before(_positions(dataset, "renewals", ids),
+                                     dataset.table("renewals")["renewal_date"].to_numpy(dtype="datetime64[ns]"),
+                                     t_ns, A)
+    anchor = np.where(np.isnat(anchor_crm), last_ren, anchor_crm)
+    renewal = _next_anniversary(anchor, t_ns[:, None], term)
     cols["renewal_date"] = renewal
-    cols["days_to_renewal"] = _days(renewal - tt)
+    cols["days_to_renewal"] = _days(renewal - t_ns[:, None])
 
-def _sentiment_columns(cols, acc: pd.DataFrame, acc_col, tt: np.ndarray, T: int):
-    sentiment = acc_col("csm_sentiment", float)
-    s_date = acc_col("csm_sentiment_date", "datetime64[ns]")
-    if "csm_sentiment_date" in acc and len(acc):
-        known = ~np.isnat(s_date)[:, None] & (s_date[:, None] < tt)
-        undated = np.isnat(s_date)[:, None] & np.ones((1, T), bool)
-        cols["csm_sentiment"] = np.where(known | undated, sentiment[:, None], np.nan)
-        cols["csm_sentiment_age_days"] = np.where(known, _days(tt - s_date[:, None]), np.nan)
+
+def _sentiment_columns(cols, fields: _AccountFields, tt: np.ndarray):
+    sentiment = fields.get("csm_sentiment", float)
+    s_date = fields.get("csm_sentiment_date", "datetime64[ns]")
+    if fields.has("csm_sentiment_date"):
+        known = ~np.isnat(s_date) & (s_date < tt)
+        cols["csm_sentiment"] = np.where(known | np.isnat(s_date), sentiment, np.nan)
+        age = _days(tt - s_date)
+        age[~known] = np.nan
+        cols["csm_sentiment_age_days"] = age
     else:
-        cols["csm_sentiment"] = np.repeat(sentiment[:, None], T, axis=1)
-        cols["csm_sentiment_age_days"] = np.full((len(sentiment), T), np.nan)
+        cols["csm_sentiment"] = sentiment
+        cols["csm_sentiment_age_days"] = np.full(len(sentiment), np.nan)
 
 
-
-def _days(delta: np.ndarray) -> np.ndarray:
-    d = np.asarray(delta, dtype="timedelta64[ns]")
-    out = d.astype(np.int64) / NS_PER_DAY
-    return np.where(np.isnat(d), np.nan, out)
-
-
-def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeIndex, seats, opts, problems):
+def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeIndex, opts, problems):
     A, T = len(ids), len(dates)
-    pos = ids.get_indexer(daily.accounts) if len(daily.accounts) else np.zeros(0, np.int64)
-    acct = pos[daily.acct] if len(daily.acct) else np.zeros(0, np.int64)
+    if daily.accounts.equals(ids):  # coded into the snapshot's ids (a usage table in memory)
+        acct = daily.acct.astype(np.int64)
+    else:
+        pos = ids.get_indexer(daily.accounts) if len(daily.accounts) else np.zeros(0, np.int64)
+        acct = pos[daily.acct] if len(daily.acct) else np.zeros(0, np.int64)
+    user, day, feat, ev = daily.user, daily.day, daily.feat, daily.events
     keep = acct >= 0
-    acct, user, day, feat, ev = acct[keep], daily.user[keep], daily.day[keep], daily.feat[keep], daily.events[keep]
+    if not keep.all():
+        acct, user, day, feat, ev = acct[keep], user[keep], day[keep], feat[keep], ev[keep]
     t_days = (dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
     names = ("active_users_30d", "depth", "features_used_30d", "events_30d", "events_prev_30d", "days_active_30d",
              "days_since_last_activity")
     for n in names:
-        cols[n] = np.full((A, T), np.nan)
-    last = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
+        cols[n] = np.full((T, A), np.nan)
+    last = _nat((T, A))
     F = len(daily.features)
     # first day each feature was seen (default key features: every feature seen before as-of)
     feat_first = np.full(F, np.iinfo(np.int64).max)
@@ -549,34 +676,32 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
     else:
         user_acct = np.zeros(0, dtype=np.int64)
     F1 = F + 1
-    last_day = np.full(A, np.iinfo(np.int64).min)
+    last_day = np.full(A, _MIN)
     done = 0
-    order = np.argsort(t_days, kind="stable")
-    for j in order:
+    for j in range(T):  # as-of dates ascending
         td = t_days[j]
         lo30, lo60 = np.searchsorted(day, td - 30), np.searchsorted(day, td - 60)
         hi = np.searchsorted(day, td)
-        if hi > done:  # last activity: rows are sorted by day, as-of dates ascending
+        if hi > done:  # last activity: rows are sorted by day
             np.maximum.at(last_day, acct[done:hi], day[done:hi])
             done = hi
-        ok = last_day > np.iinfo(np.int64).min
-        last[:, j] = np.where(ok, (np.where(ok, last_day, 0) * NS_PER_DAY).astype("datetime64[ns]"),
-                              np.datetime64("NaT"))
+        ok = last_day > _MIN
+        last[j] = np.where(ok, (np.where(ok, last_day, 0) * NS_PER_DAY).astype("datetime64[ns]"), NAT)
         if hi <= lo30:
             continue  # no usage at all in the window: unknown, not zero
-        cols["days_since_last_activity"][:, j] = np.where(ok, td - last_day, np.nan)
+        cols["days_since_last_activity"][j] = np.where(ok, td - last_day, np.nan)
         w = slice(lo30, hi)
         wa, wd, wf, wu = acct[w], day[w], feat[w], ud[w]
-        cols["events_30d"][:, j] = np.bincount(wa, weights=ev[w], minlength=A)
-        cols["events_prev_30d"][:, j] = np.bincount(acct[lo60:lo30], weights=ev[lo60:lo30], minlength=A)
-        cols["days_active_30d"][:, j] = _bitmap_count(wa * 30 + (wd - (td - 30)), A * 30, 30)
+        cols["events_30d"][j] = np.bincount(wa, weights=ev[w], minlength=A)
+        cols["events_prev_30d"][j] = np.bincount(acct[lo60:lo30], weights=ev[lo60:lo30], minlength=A)
+        cols["days_active_30d"][j] = _bitmap_count(wa * 30 + (wd - (td - 30)), A * 30, 30)
         if daily.has_users:
             seen = np.zeros(len(user_acct), dtype=bool)
             seen[wu[wu >= 0]] = True
-            cols["active_users_30d"][:, j] = np.bincount(user_acct[seen], minlength=A)
+            cols["active_users_30d"][j] = np.bincount(user_acct[seen], minlength=A)
         if daily.has_features:
             fm = wf >= 0
-            cols["features_used_30d"][:, j] = _bitmap_count(wa[fm] * F1 + wf[fm], A * F1, F1)
+            cols["features_used_30d"][j] = _bitmap_count(wa[fm] * F1 + wf[fm], A * F1, F1)
             if key_opt:
                 is_key = np.zeros(F1, bool)
                 is_key[kpos] = True
@@ -586,9 +711,9 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
                 n_key = int(is_key.sum())
             km = fm & is_key[np.where(wf >= 0, wf, F)]
             if n_key:
-                cols["depth"][:, j] = _bitmap_count(wa[km] * F1 + wf[km], A * F1, F1) / n_key
+                cols["depth"][j] = _bitmap_count(wa[km] * F1 + wf[km], A * F1, F1) / n_key
     cols["last_activity"] = last
-    cols["activity_bucket"] = activity_bucket(cols["days_active_30d"], opts).reshape(A, T)
+    cols["activity_bucket"] = activity_bucket(cols["days_active_30d"], opts).reshape(T, A)
 
 
 def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
@@ -613,73 +738,72 @@ def _bitmap_count(key: np.ndarray, size: int, per_owner: int) -> np.ndarray:
     return seen.reshape(-1, per_owner).sum(axis=1).astype(float)
 
 
-def _ticket_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts):
+def _ticket_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts, need):
     A, T = len(ids), len(t_ns)
     names = ("tickets_90d", "urgent_tickets_90d", "open_tickets")
     if not dataset.has("tickets"):
         for n in names:
-            cols[n] = np.full((A, T), np.nan)
+            cols[n] = np.full(A, np.nan)
         return
     tk = dataset.table("tickets")
-    tk = tk[tk["created_at"].notna()]
-    pos = _positions(ids, tk["account_id"])
-    ok = pos >= 0
-    created = tk["created_at"].to_numpy(dtype="datetime64[ns]")[ok]
-    resolved = (tk["resolved_at"].to_numpy(dtype="datetime64[ns]")[ok] if "resolved_at" in tk
-                else np.full(ok.sum(), np.datetime64("NaT"), dtype="datetime64[ns]"))
-    resolved = np.where(~np.isnat(resolved) & (resolved < created), created, resolved)
-    urgent_set = {str(p).strip().lower() for p in (opts.get("urgent_priorities") or URGENT_PRIORITIES)}
-    if "priority" in tk:
-        codes, uniq = pd.factorize(tk["priority"].to_numpy(dtype=object, na_value=None)[ok])
-        is_urgent = np.array([str(v).strip().lower() in urgent_set for v in uniq] + [False], dtype=bool)
-        urgent = is_urgent[np.where(codes >= 0, codes, len(uniq))]
-    else:
-        urgent = np.zeros(ok.sum(), dtype=bool)
-    a = pos[ok]
-    order = np.argsort(created, kind="stable")
-    created, resolved, urgent, a = created[order], resolved[order], urgent[order], a[order]
-    for n in names:
-        cols[n] = np.zeros((A, T))
-    ninety = np.timedelta64(90, "D")
-    for j in range(T):
-        t = t_ns[j]
-        lo, hi = np.searchsorted(created, t - ninety), np.searchsorted(created, t)
-        cols["tickets_90d"][:, j] = np.bincount(a[lo:hi], minlength=A)
-        cols["urgent_tickets_90d"][:, j] = np.bincount(a[lo:hi][urgent[lo:hi]], minlength=A)
-        still = np.isnat(resolved[:hi]) | (resolved[:hi] >= t)
-        cols["open_tickets"][:, j] = np.bincount(a[:hi][still], minlength=A)
+    created = tk["created_at"].to_numpy(dtype="datetime64[ns]")
+    pos = _positions(dataset, "tickets", ids)
+    ninety_before = t_ns - np.timedelta64(90, "D")  # tickets in [t - 90 days, t)
+    cols["tickets_90d"] = _add_counts(_counts_before(pos, created, t_ns, A), pos, created, ninety_before, -1)
+    if need("urgent_tickets_90d"):
+        urgent_set = {str(p).strip().lower() for p in (opts.get("urgent_priorities") or URGENT_PRIORITIES)}
+        if "priority" in tk:
+            codes, uniq = _codes(dataset, "tickets", "priority")
+            is_urgent = np.array([str(v).strip().lower() in urgent_set for v in uniq] + [False], dtype=bool)
+            urgent = is_urgent[codes]
+        else:
+            urgent = np.zeros(len(tk), dtype=bool)
+        urgent_pos = np.where(urgent, pos, -1)
+        cols["urgent_tickets_90d"] = _add_counts(_counts_before(urgent_pos, created, t_ns, A), urgent_pos, created,
+                                                 ninety_before, -1)
+    if need("open_tickets"):
+        # open at t: created before t and not resolved before t (a resolution before the
+        # creation counts at the creation, so every ticket resolved before t was created before)
+        resolved = tk["resolved_at"].to_numpy(dtype="datetime64[ns]") if "resolved_at" in tk else _nat(len(tk))
+        resolved = np.where(~np.isnat(resolved) & (resolved < created), created, resolved)
+        cols["open_tickets"] = _add_counts(_counts_before(pos, created, t_ns, A),
+                                           np.where(np.isnat(created), -1, pos), resolved, t_ns, -1)
 
 
-def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts, problems):
+_SURVEY_SPEC = {"nps": ("last_nps", "last_nps_date", "nps_weighted", "nps_responses"),
+                "csat": ("last_csat", "last_csat_date", "csat_weighted", None),
+                "ces": ("last_ces", "last_ces_date", "ces_weighted", None)}
+
+
+def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts, problems, need):
     A, T = len(ids), len(t_ns)
-    spec = {"nps": ("last_nps", "last_nps_date", "nps_weighted", "nps_responses"),
-            "csat": ("last_csat", "last_csat_date", "csat_weighted", None),
-            "ces": ("last_ces", "last_ces_date", "ces_weighted", None)}
-    for last, date, weighted, count in spec.values():
-        cols[last] = np.full((A, T), np.nan)
-        cols[weighted] = np.full((A, T), np.nan)
-        cols[date] = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for last, date, weighted, count in _SURVEY_SPEC.values():  # without any usable answer
+        cols[last] = np.full(A, np.nan)
+        cols[weighted] = np.full(A, np.nan)
+        cols[date] = _nat(A)
         if count:
-            cols[count] = np.full((A, T), np.nan)
+            cols[count] = np.full(A, np.nan)
     if not dataset.has("surveys"):
         return
     sv = dataset.table("surveys")
-    sv = sv[sv["date"].notna()]
     d_all = sv["date"].to_numpy(dtype="datetime64[ns]")
+    dated = np.flatnonzero(~np.isnat(d_all))
+    d_all = d_all[dated]
     half_life = float(opts.get("sentiment_half_life_days", HALF_LIFE_DAYS))
     # Per-row work done once for every as-of date: account positions and the survey type (as
-    # survey_scores normalises it). survey_scores still decides per date which rows are usable
-    # (its scale checks depend on the rows seen); it gets only the columns it reads, with a
+    # survey_scores normalises it). survey_scores still decides which rows are usable (its
+    # scale checks depend on the rows seen); it gets only the columns it reads, with a
     # RangeIndex so that the rows it keeps map back to these arrays.
-    pos_all = _positions(ids, sv["account_id"])
-    raw = sv["survey"].astype(object)
-    codes, uniques = pd.factorize(raw)
-    names = list(spec)
+    pos_all = _positions(dataset, "surveys", ids)[dated]
+    codes, uniques = _codes(dataset, "surveys", "survey")
+    codes = codes[dated]
+    names = list(_SURVEY_SPEC)
     kind_of = np.array([names.index(k) if k in names else -1
                         for k in (str(v).strip().lower() for v in uniques)] + [-1], dtype=np.int64)
-    kind_all = kind_of[np.where(codes >= 0, codes, len(uniques))]
-    base = pd.DataFrame({"account_id": pos_all, "date": d_all, "survey": raw.to_numpy(),
-                         "score": sv["score"].to_numpy()})
+    kind_all = kind_of[codes]
+    raw = np.append(uniques, np.nan)[codes]  # the survey texts (missing: NaN)
+    base = pd.DataFrame({"account_id": pos_all, "date": d_all, "survey": pd.Series(raw, dtype=object, copy=False),
+                         "score": sv["score"].to_numpy()[dated]}, copy=False)
     if not T:
         return
     # The rows usable as of the last date. Which of them survey_scores keeps can depend on the
@@ -699,78 +823,89 @@ def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opt
             lo, hi = SURVEY_SCALES[name]
             v = score_num[seen & (kind_all == k)]
             row_wise &= not ((v < lo) | (v > hi)).any()
-    at_last = last_rows.index.to_numpy()
-    score_last = last_rows["score"].to_numpy(dtype=float)
-    d_last = d_all[at_last]
-    for j in range(T):
-        t = t_ns[j]
-        if j == T - 1:
-            at, s = at_last, score_last
-        elif row_wise:
-            m = d_last < t
-            at, s = at_last[m], score_last[m]
-        else:
-            rows, _ = survey_scores(base[d_all < t], opts)
-            at, s = rows.index.to_numpy(), rows["score"].to_numpy(dtype=float)
-        pos = pos_all[at]
-        d = d_all[at]
-        kind = kind_all[at]
-        for k, (name, (last, date, weighted, count)) in enumerate(spec.items()):
-            sel = (kind == k) & (pos >= 0)
-            if count:
-                cols[count][:, j] = np.bincount(pos[sel], minlength=A)
-            if not sel.any():
-                continue
-            p, dd, ss = pos[sel], d[sel], s[sel]
-            age = (t - dd).astype(np.int64) / NS_PER_DAY
-            w = np.power(0.5, age / half_life)
-            num = np.bincount(p, weights=w * ss, minlength=A)
-            den = np.bincount(p, weights=w, minlength=A)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cols[weighted][:, j] = np.where(den > 0, num / den, np.nan)
-            # latest day per account, mean of that day's answers
-            dint = dd.astype(np.int64)
-            latest = np.full(A, np.iinfo(np.int64).min)
-            np.maximum.at(latest, p, dint)
-            on_last = dint == latest[p]
-            n_last = np.bincount(p[on_last], minlength=A)
-            s_last = np.bincount(p[on_last], weights=ss[on_last], minlength=A)
-            has = n_last > 0
-            cols[last][has, j] = s_last[has] / n_last[has]
-            cols[date][has, j] = latest[has].astype("datetime64[ns]")
+    # (date rows to fill, the usable rows for them)
+    if row_wise:
+        batches = [(slice(None), last_rows)]
+    else:
+        batches = [(slice(j, j + 1), last_rows if j == T - 1 else survey_scores(base[d_all < t_ns[j]], opts)[0])
+                   for j in range(T)]
+    for at_dates, rows in batches:
+        at = rows.index.to_numpy()
+        _survey_metrics(cols, pos_all[at], d_all[at], kind_all[at], rows["score"].to_numpy(dtype=float),
+                        t_ns[at_dates], at_dates, T, A, half_life, need)
+
+
+def _survey_metrics(cols, pos, d, kind, score, t_ns, at_dates: slice, T: int, A: int, half_life: float, need):
+    """The survey columns at the dates ``t_ns`` (rows ``at_dates`` of the columns) from usable
+    answers (account position, date, type, score in the table's row order)."""
+    for k, (last, date, weighted, count) in enumerate(_SURVEY_SPEC.values()):
+        sel = (kind == k) & (pos >= 0)
+        if count and need(count):
+            _set_rows(cols, count, at_dates, T, _counts_before(pos[sel], d[sel], t_ns, A))
+        if not sel.any():
+            continue
+        p, dd, ss = pos[sel], d[sel], score[sel]
+        if need(last, date):  # latest answer day per account, mean of that day's answers
+            when, mean = _latest_before(p, dd, t_ns, A, ss)
+            _set_rows(cols, last, at_dates, T, mean)
+            _set_rows(cols, date, at_dates, T, when)
+        if need(weighted):  # recency weights, each answer in row order as of each date
+            rows = np.full((len(t_ns), A), np.nan)
+            for j, t in enumerate(t_ns):
+                m = dd < t
+                if not m.any():
+                    continue
+                age = (t - dd[m]).astype(np.int64) / NS_PER_DAY
+                w = np.power(0.5, age / half_life)
+                num = np.bincount(p[m], weights=w * ss[m], minlength=A)
+                den = np.bincount(p[m], weights=w, minlength=A)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    rows[j] = np.where(den > 0, num / den, np.nan)
+            _set_rows(cols, weighted, at_dates, T, rows)
+
+
+def _set_rows(cols, name: str, at_dates: slice, T: int, values: np.ndarray):
+    """``cols[name][at_dates] = values`` for a dates x accounts column that may still be its
+    no-data value of every date (an accounts array)."""
+    if at_dates == slice(None):
+        cols[name] = values
+        return
+    if cols[name].ndim == 1:
+        cols[name] = np.repeat(cols[name][None, :], T, axis=0)
+    cols[name][at_dates] = values
 
 
 def _onboarding_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, since: np.ndarray, opts,
-                        daily: DailyUsage | None, acc_col, problems):
+                        daily: DailyUsage | None, fields: _AccountFields, problems):
     A, T = len(ids), len(t_ns)
-    tt = t_ns[None, :]
+    tt = t_ns[:, None]
     milestone = milestone_option(opts, problems)
     onb = None
     if milestone is not None and daily is not None:
         dates = milestone_dates(daily, milestone[0], milestone[1])
-        onb = np.full(A, np.datetime64("NaT"), dtype="datetime64[ns]")
+        onb = _nat(A)
         pos = ids.get_indexer(pd.Index(dates.index.astype(object)))
         ok = pos >= 0
         onb[pos[ok]] = dates.to_numpy(dtype="datetime64[ns]")[ok]
     elif "onboarded_on" in dataset.table("accounts"):
-        onb = acc_col("onboarded_on", "datetime64[ns]")
+        onb = fields.get("onboarded_on", "datetime64[ns]")
     if onb is None:
-        cols["onboarded"] = np.full((A, T), None, dtype=object)
-        cols["onboarded_on"] = np.full((A, T), np.datetime64("NaT"), dtype="datetime64[ns]")
-        cols["days_to_onboard"] = np.full((A, T), np.nan)
-        cols["onboarding_status"] = np.full((A, T), None, dtype=object)
+        cols["onboarded"] = np.full(A, None, dtype=object)
+        cols["onboarded_on"] = _nat(A)
+        cols["days_to_onboard"] = np.full(A, np.nan)
+        cols["onboarding_status"] = np.full(A, None, dtype=object)
         return
-    done = ~np.isnat(onb)[:, None] & (onb[:, None] < tt)
-    onb_t = np.where(done, onb[:, None], np.datetime64("NaT")).astype("datetime64[ns]")
+    done = ~np.isnat(onb) & (onb < tt)
+    onb_t = np.where(done, onb, NAT).astype("datetime64[ns]")
     days = _days(onb_t - since)
     days = np.where(days < 0, np.nan, days)
     limit = float(opts.get("onboarding_days", DEFAULT_ONBOARDING_DAYS))
-    tenure = _days(tt - since)
-    status = np.where(done, "onboarded", np.where(tenure > limit, "overdue", "onboarding")).astype(object)
-    cols["onboarded"] = done.astype(object)
+    overdue = _days(tt - since) > limit
+    cols["onboarded"] = done
     cols["onboarded_on"] = onb_t
     cols["days_to_onboard"] = days
-    cols["onboarding_status"] = status
+    cols["onboarding_status"] = np.array(["onboarding", "overdue", "onboarded"], dtype=object)[
+        np.where(done, 2, overdue.astype(np.int64))]
 
 
 __all__ = ["METRICS", "Metric", "COLUMNS", "account_snapshot", "account_snapshots", "mrr_at_instants"]

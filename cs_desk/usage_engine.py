@@ -216,12 +216,23 @@ def _object_values(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=object, na_value=None)
 
 
+def factorize_ids(values: pd.Series, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of an id column by its fastest route: (int64 codes, object uniques).
+
+    A pyarrow-backed column is dictionary-encoded by Arrow (no Python string is made per row);
+    any other column is factorised on its object array (faster than on a python string
+    array). The codes and uniques are those of ``pd.factorize(values)`` either way."""
+    if isinstance(values.array, pd.arrays.ArrowExtensionArray):
+        codes, uniques = pd.factorize(values.array, use_na_sentinel=use_na_sentinel)
+    else:
+        codes, uniques = pd.factorize(_object_values(values), use_na_sentinel=use_na_sentinel)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
 def _factorize(values: pd.Series, sort: bool) -> tuple[np.ndarray, pd.Index]:
-    """Codes and uniques of an id column (on the object array: faster than on a string dtype;
-    sorted afterwards on the few uniques instead of sorting the rows)."""
-    codes, uniques = pd.factorize(_object_values(values), use_na_sentinel=True)
-    codes = codes.astype(np.int64)
-    uniques = np.asarray(uniques, dtype=object)
+    """Codes and uniques of an id column (:func:`factorize_ids`; sorted afterwards on the few
+    uniques instead of sorting the rows)."""
+    codes, uniques = factorize_ids(values)
     if sort and len(uniques) > 1:
         order = np.argsort(uniques.astype(str), kind="stable")
         rank = np.empty(len(order), dtype=np.int64)
@@ -585,15 +596,12 @@ def _sorted_by_day(day: np.ndarray) -> np.ndarray:
 
 def _account_codes(values: pd.Series, accounts: pd.Index | None) -> tuple[np.ndarray, pd.Index]:
     """Account codes of the usage rows: into ``accounts`` when the caller already has the
-    account ids (one hash lookup a row, no second mapping afterwards; rows of other accounts
-    get -1 like rows without an account), else factorised."""
+    account ids (the rows' distinct ids are looked up there; rows of other accounts get -1 like
+    rows without an account), else factorised."""
     if accounts is None:
         return _factorize(values, sort=False)
-    raw = _object_values(values)
-    codes = accounts.get_indexer(raw).astype(np.int64)
-    if accounts.hasnans:
-        codes[pd.isna(raw)] = -1
-    return codes, accounts
+    codes, uniques = factorize_ids(values)
+    return np.append(accounts.get_indexer(pd.Index(uniques, dtype=object)), -1)[codes], accounts
 
 
 def _daily_from_frame(frame: pd.DataFrame, before: pd.Timestamp | None,
@@ -605,7 +613,7 @@ def _daily_from_frame(frame: pd.DataFrame, before: pd.Timestamp | None,
                           e.astype(np.int32), e.astype(float), False, False)
     dates = pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[ns]")
     a_codes, accounts = _account_codes(frame["account_id"], accounts)
-    day = dates.astype("datetime64[D]").astype(np.int64)
+    day = np.floor_divide(dates.view(np.int64), 86_400 * 10**9)  # = datetime64[D] (NaT rows are left out)
     valid = (a_codes >= 0) & ~np.isnat(dates)
     if before is not None:  # (rows are not copied: codes are filtered below)
         valid &= dates < np.datetime64(pd.Timestamp(before), "ns")
@@ -624,15 +632,18 @@ def _daily_from_frame(frame: pd.DataFrame, before: pd.Timestamp | None,
         has_features = bool((f_codes >= 0).any())
     if not has_features:
         f_codes, features = np.full(n, NO_FEATURE, dtype=np.int64), pd.Index([], dtype=object)
-    events = frame["count"].to_numpy(dtype=float, na_value=np.nan) if "count" in frame else np.ones(n)
-    events = np.where(np.isnan(events), 1.0, events)
+    counts = "count" in frame
+    events = frame["count"].to_numpy(dtype=float, na_value=np.nan) if counts else None
+    if counts:
+        events = np.where(np.isnan(events), 1.0, events)
     if not valid.all():
-        a_codes, user, day, f_codes, events = (x[valid] for x in (a_codes, user, day, f_codes, events))
+        a_codes, user, day, f_codes = (x[valid] for x in (a_codes, user, day, f_codes))
+        events = events[valid] if counts else None
     # no reduction needed in memory: the rows, sorted by day
     order = _sorted_by_day(day)
     return DailyUsage(pd.Index(accounts, name="account_id"), features, a_codes[order].astype(np.int32),
-                      user[order].astype(np.int64), day[order], f_codes[order].astype(np.int32), events[order],
-                      bool(has_users), bool(has_features))
+                      user[order], day[order], f_codes[order].astype(np.int32, copy=False),
+                      events[order] if counts else np.ones(len(order)), bool(has_users), bool(has_features))
 
 
 def _daily_from_file(src: UsageSource, before: pd.Timestamp | None) -> DailyUsage:

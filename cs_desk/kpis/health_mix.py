@@ -63,9 +63,7 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
     if model is None:
         return pd.DataFrame({f"n_{b}": np.nan for b in BANDS}, index=index)
     stacked = account_snapshots(ctx.dataset, [p.end for p in ctx.periods], options=ctx.options,
-                                columns=snapshot_columns(model))
-    stacked = stacked[stacked["active"].fillna(False).astype(bool)] if "active" in stacked else stacked
-    stacked = stacked.reset_index(drop=True)
+                                columns=snapshot_columns(model), active_only=True)
     # the bands of score_history(model, stacked), without its (here unused) per-row table and sort
     bands = Scorer(model, stacked).compute().bands()
     label_of = {p.end: p.label for p in ctx.periods}
