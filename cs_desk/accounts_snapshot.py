@@ -43,7 +43,6 @@ from .kpis.sentiment import survey_scores
 from .kpis.support import URGENT_PRIORITIES
 from .problems import Problem
 from .schema import SURVEY_SCALES
-from .snapshots import account_codes
 from .usage_engine import (DailyUsage, daily_usage, factorize_ids, merged_options, milestone_dates,
                            usage_source)
 
@@ -229,25 +228,24 @@ def _latest_before(pos: np.ndarray, times: np.ndarray, instants: np.ndarray, siz
                    values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """instants x size: the latest row time of each position before each instant (NaT: none)
     and, with ``values``, the mean value of the rows at exactly that time (NaN: none; summed
-    in row order, as ``np.bincount`` does)."""
+    in row order from zero, as ``np.bincount`` does)."""
     when = np.empty((len(instants), size), dtype="datetime64[ns]")
     mean = np.empty((len(instants), size)) if values is not None else None
     latest, current = _nat(size), np.full(size, np.nan)
-    new, n, total = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size)
-    for k, rows in _instant_batches(pos, times, instants):
-        if len(rows):  # an account's latest rows before this instant are all in this batch, if it has any
-            p, t = pos[rows], times[rows].view(np.int64)
-            new.fill(_MIN)
-            np.maximum.at(new, p, t)
-            has = new > _MIN
-            latest[has] = new[has].view("datetime64[ns]")
-            if values is not None:  # (np.add.at adds in row order from zero, as np.bincount)
-                on = t == new[p]
-                n.fill(0)
-                np.add.at(n, p[on], 1)
-                total.fill(0.0)
-                np.add.at(total, p[on], values[rows][on])
-                current[has] = total[has] / n[has]
+    latest_ns = latest.view(np.int64)
+    n, total = np.zeros(size, dtype=np.int64), np.zeros(size)
+    for k, batch in _instant_batches(pos, times, instants):
+        # every row of a batch is later than the rows of the batches before: the latest time
+        # of an account with rows in it is among them
+        p, t = pos[batch], times[batch].view(np.int64)
+        np.maximum.at(latest_ns, p, t)
+        if values is not None and len(batch):
+            on = t == latest_ns[p]
+            p_on = p[on]
+            n[p_on], total[p_on] = 0, 0.0
+            np.add.at(n, p_on, 1)
+            np.add.at(total, p_on, values[batch][on])
+            current[p_on] = total[p_on] / n[p_on]
         when[k] = latest
         if mean is not None:
             mean[k] = current
@@ -258,16 +256,9 @@ def _latest_before(pos: np.ndarray, times: np.ndarray, instants: np.ndarray, siz
 def _codes(dataset: Dataset, name: str, column: str = "account_id") -> tuple[np.ndarray, np.ndarray]:
     """(code of each row's value of ``column`` of table ``name`` among the column's distinct
     values, -1 when missing; those values): factorised once (cached on the dataset until the
-    table changes). The billing tables' account ids share the MRR grid's codes (the KPIs build
-    the grid first)."""
-
-    def build():
-        values = dataset.table(name)[column]
-        if column == "account_id" and name in ("mrr", "subscriptions") and not values.hasnans:
-            return account_codes(dataset, name)
-        return factorize_ids(values)
-
-    return dataset.cached(f"accounts_snapshot.codes.{name}.{column}", None, (name,), build)
+    table changes)."""
+    return dataset.cached(f"accounts_snapshot.codes.{name}.{column}", None, (name,),
+                          lambda: factorize_ids(dataset.table(name)[column]))
 
 
 def _positions(dataset: Dataset, name: str, ids: pd.Index, missing_matches: bool = True) -> np.ndarray:
@@ -281,6 +272,25 @@ def _positions(dataset: Dataset, name: str, ids: pd.Index, missing_matches: bool
         raw = dataset.table(name)["account_id"].to_numpy(dtype=object)[missing]
         pos[missing] = ids.get_indexer(pd.Index(raw, dtype=object))
     return pos
+
+
+class _AccountRows:
+    """The snapshot's account ids and the position among them of the rows of each table (each
+    table looked up once per snapshot)."""
+
+    def __init__(self, dataset: Dataset, ids: pd.Index):
+        self.dataset, self.ids = dataset, ids
+        self._positions: dict[tuple[str, bool], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def positions(self, name: str, missing_matches: bool = True) -> np.ndarray:
+        """:func:`_positions` of table ``name`` (shared: do not modify)."""
+        key = (name, missing_matches and bool(self.ids.hasnans))
+        if key not in self._positions:
+            self._positions[key] = _positions(self.dataset, name, self.ids, key[1])
+        return self._positions[key]
 
 
 def _revenue_ids(dataset: Dataset) -> pd.Index:
@@ -320,29 +330,39 @@ def _mrr_months(dataset: Dataset) -> np.ndarray:
         "month"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64))
 
 
+def _mrr_snapshots(dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MRR table's month-end snapshots: their instants (the value of month m is known from
+    the first day of m + 1), each row's snapshot (-1: no month) and each row's MRR (missing: 0)
+    (cached on the dataset until the table changes)."""
+
+    def build():
+        number = _mrr_months(dataset)
+        dated = number != _MIN
+        first = int(number[dated].min()) if dated.any() else 0
+        present = np.bincount(number[dated] - first) > 0
+        snapshot = np.full(len(number), -1, dtype=np.int64)
+        snapshot[dated] = (np.cumsum(present) - 1)[number[dated] - first]
+        values = np.nan_to_num(dataset.table("mrr")["mrr"].to_numpy(dtype=float))
+        return _month_instants(first + 1 + np.flatnonzero(present)), snapshot, values
+
+    return dataset.cached("accounts_snapshot.mrr_snapshots", None, ("mrr",), build)
+
+
 def mrr_at_instants(dataset: Dataset, ids: pd.Index, instants: np.ndarray) -> np.ndarray | None:
     """MRR of ``ids`` at each instant (ids x instants); None without revenue data."""
-    grid = _mrr_grid(dataset, ids, np.asarray(instants, dtype="datetime64[ns]"))
+    grid = _mrr_grid(_AccountRows(dataset, ids), np.asarray(instants, dtype="datetime64[ns]"))
     return None if grid is None else np.ascontiguousarray(grid.T)
 
 
-def _mrr_grid(dataset: Dataset, ids: pd.Index, inst: np.ndarray) -> np.ndarray | None:
+def _mrr_grid(rows: _AccountRows, inst: np.ndarray) -> np.ndarray | None:
     """MRR at each instant of each id (instants x ids); None without revenue data."""
-    K, A = len(inst), len(ids)
+    dataset, K, A = rows.dataset, len(inst), len(rows)
     if dataset.has("mrr"):
-        number = _mrr_months(dataset)
-        dated = number != _MIN
-        pos = _positions(dataset, "mrr", ids)
-        # the month-end snapshots: the value of month m is known from the first day of m + 1
-        first = int(number[dated].min()) if dated.any() else 0
-        present = np.bincount(number[dated] - first) > 0
-        data_inst = _month_instants(first + 1 + np.flatnonzero(present))
-        column = np.cumsum(present) - 1
-        ok = dated & (pos >= 0)
-        col = column[number[ok] - first]
-        values = np.nan_to_num(dataset.table("mrr")["mrr"].to_numpy(dtype=float)[ok])
-        table = np.bincount(col * A + pos[ok], weights=values, minlength=len(data_inst) * A).astype(float, copy=False)
-        table = table.reshape(-1, A)
+        data_inst, snapshot, values = _mrr_snapshots(dataset)
+        pos = rows.positions("mrr")
+        ok = (snapshot >= 0) & (pos >= 0)
+        table = np.bincount(snapshot[ok] * A + pos[ok], weights=values[ok], minlength=len(data_inst) * A)
+        table = table.astype(float, copy=False).reshape(-1, A)
         out = np.full((K, A), np.nan)
         at = np.searchsorted(data_inst, inst, side="right") - 1
         for k in range(K):
@@ -352,7 +372,7 @@ def _mrr_grid(dataset: Dataset, ids: pd.Index, inst: np.ndarray) -> np.ndarray |
     if dataset.has("subscriptions"):
         s = dataset.table("subscriptions")
         start = s["start_date"].to_numpy(dtype="datetime64[ns]")
-        pos = _positions(dataset, "subscriptions", ids)
+        pos = rows.positions("subscriptions")
         ok = ~np.isnat(start) & (pos >= 0)
         start = start[ok]
         end = s["end_date"].to_numpy(dtype="datetime64[ns]")[ok] if "end_date" in s else _nat(len(start))
@@ -376,33 +396,35 @@ def _mrr_grid(dataset: Dataset, ids: pd.Index, inst: np.ndarray) -> np.ndarray |
     return None
 
 
-def _first_revenue(dataset: Dataset, ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+def _first_revenue(rows: _AccountRows) -> tuple[np.ndarray, np.ndarray]:
     """Per id: first paid date and the instant it became known (NaT = never)."""
+    dataset, A = rows.dataset, len(rows)
     if dataset.has("mrr"):
         number = _mrr_months(dataset)
         paid = (number != _MIN) & (dataset.table("mrr")["mrr"].to_numpy(dtype=float) > 0)
-        month = _min_by(np.where(paid, _positions(dataset, "mrr", ids, missing_matches=False), -1), number, len(ids))
+        month = _min_by(np.where(paid, rows.positions("mrr", missing_matches=False), -1), number, A)
         return _month_instants(month), _month_instants(np.where(month == _MAX, _MAX, month + 1))
     if dataset.has("subscriptions"):
         s = dataset.table("subscriptions")
         paid = s["mrr"].to_numpy(dtype=float) > 0 if "mrr" in s else np.ones(len(s), bool)
-        pos = np.where(paid, _positions(dataset, "subscriptions", ids, missing_matches=False), -1)
-        first = _earliest_by(pos, s["start_date"].to_numpy(dtype="datetime64[ns]"), len(ids))
+        pos = np.where(paid, rows.positions("subscriptions", missing_matches=False), -1)
+        first = _earliest_by(pos, s["start_date"].to_numpy(dtype="datetime64[ns]"), A)
         return first, first
-    return _nat(len(ids)), _nat(len(ids))
+    return _nat(A), _nat(A)
 
 
-def _billing_known(dataset: Dataset, ids: pd.Index) -> np.ndarray:
+def _billing_known(rows: _AccountRows) -> np.ndarray:
     """Per id, the first instant any billing row of it is known (NaT = none)."""
+    dataset, A = rows.dataset, len(rows)
     if dataset.has("mrr"):
         number = _mrr_months(dataset)
-        pos = np.where(number != _MIN, _positions(dataset, "mrr", ids, missing_matches=False), -1)
-        month = _min_by(pos, number, len(ids))
+        pos = np.where(number != _MIN, rows.positions("mrr", missing_matches=False), -1)
+        month = _min_by(pos, number, A)
         return _month_instants(np.where(month == _MAX, _MAX, month + 1))
     if dataset.has("subscriptions"):
-        return _earliest_by(_positions(dataset, "subscriptions", ids, missing_matches=False),
-                            dataset.table("subscriptions")["start_date"].to_numpy(dtype="datetime64[ns]"), len(ids))
-    return _nat(len(ids))
+        return _earliest_by(rows.positions("subscriptions", missing_matches=False),
+                            dataset.table("subscriptions")["start_date"].to_numpy(dtype="datetime64[ns]"), A)
+    return _nat(A)
 
 
 # -- the snapshot ---------------------------------------------------------------------------------
@@ -497,12 +519,13 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
     in_acc = np.zeros(A, dtype=bool)
     in_acc[fields.pos] = True
     crm_customer = in_acc & (np.isnat(since_crm) | (since_crm < tt))
-    billing_known = _billing_known(dataset, ids)
+    rows = _AccountRows(dataset, ids)
+    billing_known = _billing_known(rows)
     universe = crm_customer | (~np.isnat(billing_known) & (billing_known <= tt))
 
     # revenue
     three_back = (dates - pd.DateOffset(months=3)).to_numpy(dtype="datetime64[ns]")
-    mrr_now = _mrr_grid(dataset, ids, np.concatenate([t_ns, three_back])) if A else None
+    mrr_now = _mrr_grid(rows, np.concatenate([t_ns, three_back])) if A else None
     churned_by = ~np.isnat(churn) & (churn < tt)
     if mrr_now is not None:
         mrr, mrr_3m = mrr_now[:T], mrr_now[T:]
@@ -523,7 +546,7 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
     # customer since, tenure
     since = None
     if need("customer_since", "tenure_days", *ONBOARDING_COLUMNS):
-        first_paid, first_known = _first_revenue(dataset, ids)
+        first_paid, first_known = _first_revenue(rows)
         crm_ok = ~np.isnat(since_crm) & (since_crm < tt)
         paid_ok = ~np.isnat(first_known) & (first_known <= tt)
         since = np.where(paid_ok, first_paid, NAT)
@@ -532,7 +555,7 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
         cols["tenure_days"] = _days(tt - since)
 
     if need(*RENEWAL_COLUMNS):
-        _renewal_columns(cols, dataset, ids, t_ns, opts, fields)
+        _renewal_columns(cols, rows, t_ns, opts, fields)
 
     # usage
     seats = fields.get("seats", float)
@@ -543,7 +566,7 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
         problems.extend(daily.problems)
     if need(*USAGE_COLUMNS):
         if daily is not None:
-            _usage_columns(cols, daily, ids, dates, opts, problems)
+            _usage_columns(cols, daily, ids, dates, opts, problems, need)
         else:
             for name in ("active_users_30d", "depth", "features_used_30d", "events_30d", "events_prev_30d",
                          "days_active_30d", "days_since_last_activity"):
@@ -551,14 +574,16 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
             cols["last_activity"] = _nat(A)
             cols["activity_bucket"] = np.full(A, None, dtype=object)
         with np.errstate(divide="ignore", invalid="ignore"):
-            cols["seat_utilization"] = np.where(seats > 0, cols["active_users_30d"] / seats, np.nan)
-            cols["usage_trend"] = np.where(cols["events_prev_30d"] > 0,
-                                           cols["events_30d"] / cols["events_prev_30d"] - 1.0, np.nan)
+            if need("seat_utilization"):
+                cols["seat_utilization"] = np.where(seats > 0, cols["active_users_30d"] / seats, np.nan)
+            if need("usage_trend"):
+                cols["usage_trend"] = np.where(cols["events_prev_30d"] > 0,
+                                               cols["events_30d"] / cols["events_prev_30d"] - 1.0, np.nan)
 
     if need(*TICKET_COLUMNS):
-        _ticket_columns(cols, dataset, ids, t_ns, opts, need)
+        _ticket_columns(cols, rows, t_ns, opts, need)
     if need(*SURVEY_COLUMNS):
-        _survey_columns(cols, dataset, ids, t_ns, opts, problems, need)
+        _survey_columns(cols, rows, t_ns, opts, problems, need)
     if need(*SENTIMENT_COLUMNS):
         _sentiment_columns(cols, fields, tt)
     if need(*ONBOARDING_COLUMNS):
@@ -611,13 +636,13 @@ def _id_column(ids: np.ndarray, present: np.ndarray, rows: np.ndarray):
     return ids[rows]
 
 
-def _renewal_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts, fields: _AccountFields):
-    A, T = len(ids), len(t_ns)
+def _renewal_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, fields: _AccountFields):
+    dataset, A, T = rows.dataset, len(rows), len(t_ns)
     term = int(opts.get("renewal_term_months", 12) or 12)
     anchor_crm = fields.get("renewal_date", "datetime64[ns]")
     last_ren = _nat((T, A))
     if dataset.has("renewals"):  # the last renewal before each date
-        last_ren, _ = _latest_before(_positions(dataset, "renewals", ids),
+        last_ren, _ = _latest_before(rows.positions("renewals"),
                                      dataset.table("renewals")["renewal_date"].to_numpy(dtype="datetime64[ns]"),
                                      t_ns, A)
     anchor = np.where(np.isnat(anchor_crm), last_ren, anchor_crm)
@@ -640,7 +665,7 @@ def _sentiment_columns(cols, fields: _AccountFields, tt: np.ndarray):
         cols["csm_sentiment_age_days"] = np.full(len(sentiment), np.nan)
 
 
-def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeIndex, opts, problems):
+def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeIndex, opts, problems, need):
     A, T = len(ids), len(dates)
     if daily.accounts.equals(ids):  # coded into the snapshot's ids (a usage table in memory)
         acct = daily.acct.astype(np.int64)
@@ -652,11 +677,19 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
     if not keep.all():
         acct, user, day, feat, ev = acct[keep], user[keep], day[keep], feat[keep], ev[keep]
     t_days = (dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
-    names = ("active_users_30d", "depth", "features_used_30d", "events_30d", "events_prev_30d", "days_active_30d",
-             "days_since_last_activity")
-    for n in names:
-        cols[n] = np.full((T, A), np.nan)
-    last = _nat((T, A))
+    # the metrics asked for (directly or through the columns derived from them)
+    users = need("active_users_30d", "seat_utilization") and daily.has_users
+    events = need("events_30d", "events_prev_30d", "usage_trend")
+    active_days = need("days_active_30d", "activity_bucket")
+    features = need("features_used_30d") and daily.has_features
+    depth = need("depth") and daily.has_features
+    for name, wanted in (("active_users_30d", need("active_users_30d", "seat_utilization")), ("depth", need("depth")),
+                         ("features_used_30d", need("features_used_30d")), ("events_30d", events),
+                         ("events_prev_30d", events), ("days_active_30d", active_days),
+                         ("days_since_last_activity", need("days_since_last_activity"))):
+        if wanted:
+            cols[name] = np.full((T, A), np.nan)
+    last = _nat((T, A)) if need("last_activity") else None
     F = len(daily.features)
     # first day each feature was seen (default key features: every feature seen before as-of)
     feat_first = np.full(F, np.iinfo(np.int64).max)
@@ -666,15 +699,14 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
     key_opt = opts.get("key_features")
     kpos, n_key_opt = key_feature_positions(opts, daily.features, problems) if key_opt else (None, None)
     # dense users (a user belongs to one account) and bitmaps for the distinct counts
-    uok_all = user >= 0
     ud = np.full(len(user), -1, dtype=np.int64)
-    if daily.has_users and uok_all.any():
+    user_acct = np.zeros(0, dtype=np.int64)
+    uok_all = user >= 0
+    if users and uok_all.any():
         codes, n_users = _dense_codes(user[uok_all])
         ud[uok_all] = codes
         user_acct = np.empty(n_users, dtype=np.int64)
         user_acct[codes] = acct[uok_all]
-    else:
-        user_acct = np.zeros(0, dtype=np.int64)
     F1 = F + 1
     last_day = np.full(A, _MIN)
     done = 0
@@ -686,22 +718,27 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
             np.maximum.at(last_day, acct[done:hi], day[done:hi])
             done = hi
         ok = last_day > _MIN
-        last[j] = np.where(ok, (np.where(ok, last_day, 0) * NS_PER_DAY).astype("datetime64[ns]"), NAT)
+        if last is not None:
+            last[j] = np.where(ok, (np.where(ok, last_day, 0) * NS_PER_DAY).astype("datetime64[ns]"), NAT)
         if hi <= lo30:
             continue  # no usage at all in the window: unknown, not zero
-        cols["days_since_last_activity"][j] = np.where(ok, td - last_day, np.nan)
+        if "days_since_last_activity" in cols:
+            cols["days_since_last_activity"][j] = np.where(ok, td - last_day, np.nan)
         w = slice(lo30, hi)
         wa, wd, wf, wu = acct[w], day[w], feat[w], ud[w]
-        cols["events_30d"][j] = np.bincount(wa, weights=ev[w], minlength=A)
-        cols["events_prev_30d"][j] = np.bincount(acct[lo60:lo30], weights=ev[lo60:lo30], minlength=A)
-        cols["days_active_30d"][j] = _bitmap_count(wa * 30 + (wd - (td - 30)), A * 30, 30)
-        if daily.has_users:
+        if events:
+            cols["events_30d"][j] = np.bincount(wa, weights=ev[w], minlength=A)
+            cols["events_prev_30d"][j] = np.bincount(acct[lo60:lo30], weights=ev[lo60:lo30], minlength=A)
+        if active_days:
+            cols["days_active_30d"][j] = _bitmap_count(wa * 30 + (wd - (td - 30)), A * 30, 30)
+        if users:
             seen = np.zeros(len(user_acct), dtype=bool)
             seen[wu[wu >= 0]] = True
             cols["active_users_30d"][j] = np.bincount(user_acct[seen], minlength=A)
-        if daily.has_features:
-            fm = wf >= 0
+        fm = wf >= 0
+        if features:
             cols["features_used_30d"][j] = _bitmap_count(wa[fm] * F1 + wf[fm], A * F1, F1)
+        if depth:
             if key_opt:
                 is_key = np.zeros(F1, bool)
                 is_key[kpos] = True
@@ -712,8 +749,10 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
             km = fm & is_key[np.where(wf >= 0, wf, F)]
             if n_key:
                 cols["depth"][j] = _bitmap_count(wa[km] * F1 + wf[km], A * F1, F1) / n_key
-    cols["last_activity"] = last
-    cols["activity_bucket"] = activity_bucket(cols["days_active_30d"], opts).reshape(T, A)
+    if last is not None:
+        cols["last_activity"] = last
+    if need("activity_bucket"):
+        cols["activity_bucket"] = activity_bucket(cols["days_active_30d"], opts).reshape(T, A)
 
 
 def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
@@ -738,8 +777,8 @@ def _bitmap_count(key: np.ndarray, size: int, per_owner: int) -> np.ndarray:
     return seen.reshape(-1, per_owner).sum(axis=1).astype(float)
 
 
-def _ticket_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts, need):
-    A, T = len(ids), len(t_ns)
+def _ticket_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, need):
+    dataset, A, T = rows.dataset, len(rows), len(t_ns)
     names = ("tickets_90d", "urgent_tickets_90d", "open_tickets")
     if not dataset.has("tickets"):
         for n in names:
@@ -747,7 +786,7 @@ def _ticket_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opt
         return
     tk = dataset.table("tickets")
     created = tk["created_at"].to_numpy(dtype="datetime64[ns]")
-    pos = _positions(dataset, "tickets", ids)
+    pos = rows.positions("tickets")
     ninety_before = t_ns - np.timedelta64(90, "D")  # tickets in [t - 90 days, t)
     cols["tickets_90d"] = _add_counts(_counts_before(pos, created, t_ns, A), pos, created, ninety_before, -1)
     if need("urgent_tickets_90d"):
@@ -775,8 +814,8 @@ _SURVEY_SPEC = {"nps": ("last_nps", "last_nps_date", "nps_weighted", "nps_respon
                 "ces": ("last_ces", "last_ces_date", "ces_weighted", None)}
 
 
-def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opts, problems, need):
-    A, T = len(ids), len(t_ns)
+def _survey_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, problems, need):
+    dataset, A, T = rows.dataset, len(rows), len(t_ns)
     for last, date, weighted, count in _SURVEY_SPEC.values():  # without any usable answer
         cols[last] = np.full(A, np.nan)
         cols[weighted] = np.full(A, np.nan)
@@ -794,7 +833,7 @@ def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opt
     # survey_scores normalises it). survey_scores still decides which rows are usable (its
     # scale checks depend on the rows seen); it gets only the columns it reads, with a
     # RangeIndex so that the rows it keeps map back to these arrays.
-    pos_all = _positions(dataset, "surveys", ids)[dated]
+    pos_all = rows.positions("surveys")[dated]
     codes, uniques = _codes(dataset, "surveys", "survey")
     codes = codes[dated]
     names = list(_SURVEY_SPEC)
@@ -829,9 +868,9 @@ def _survey_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, opt
     else:
         batches = [(slice(j, j + 1), last_rows if j == T - 1 else survey_scores(base[d_all < t_ns[j]], opts)[0])
                    for j in range(T)]
-    for at_dates, rows in batches:
-        at = rows.index.to_numpy()
-        _survey_metrics(cols, pos_all[at], d_all[at], kind_all[at], rows["score"].to_numpy(dtype=float),
+    for at_dates, usable in batches:
+        at = usable.index.to_numpy()
+        _survey_metrics(cols, pos_all[at], d_all[at], kind_all[at], usable["score"].to_numpy(dtype=float),
                         t_ns[at_dates], at_dates, T, A, half_life, need)
 
 
