@@ -90,7 +90,8 @@ def _month_range(first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
 
 def _scatter_add(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Dense ``shape`` array with ``weights`` summed at (rows, cols); much faster than np.add.at."""
-    flat = rows.astype(np.int64) * shape[1] + cols.astype(np.int64)
+    flat = np.multiply(rows, shape[1], dtype=np.int64)  # (in place below: one temporary, not four)
+    flat += cols
     return np.bincount(flat, weights=weights, minlength=shape[0] * shape[1]).reshape(shape)
 
 
@@ -132,7 +133,7 @@ def has_missing_ids(dataset: Dataset, name: str) -> bool:
 
 def _month_number(values) -> np.ndarray:
     """Months since 1970-01 of datetime values (vectorised, no Period objects)."""
-    return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[M]").view(np.int64)
 
 
 def grid_from_mrr_table(mrr: pd.DataFrame, extend_to: pd.Timestamp | None = None,
@@ -148,7 +149,7 @@ def grid_from_mrr_table(mrr: pd.DataFrame, extend_to: pd.Timestamp | None = None
         last_instant = extend_to
     instants = _month_range(first_instant, last_instant)
     codes, accounts = ids if ids is not None else _factorize_sorted(mrr["account_id"])
-    cols = month_no - first_no + 1  # the value for month m is the snapshot at the start of m + 1
+    cols = month_no - (first_no - 1)  # the value for month m is the snapshot at the start of m + 1
     grid = _scatter_add(codes, cols, mrr["mrr"].to_numpy(dtype=float), (len(accounts), len(instants)))
     problems: list[Problem] = []
     has_data = np.bincount(cols, minlength=len(instants))[: len(instants)] > 0

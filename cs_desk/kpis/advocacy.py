@@ -27,8 +27,8 @@ def aggregate_advocacy(ctx: Context) -> pd.DataFrame:
     P = len(ends)
     since = acc["customer_since"].to_numpy(dtype="datetime64[ns]") if "customer_since" in acc else \
         np.full(len(acc), np.datetime64("NaT"), dtype="datetime64[ns]")
-    known = np.stack([np.isnat(since) | (since < np.datetime64(e, "ns")) for e in ends], axis=1) if P else \
-        np.zeros((len(acc), 0), bool)
+    instants = np.array(ends, dtype="datetime64[ns]")
+    known = np.isnat(since)[:, None] | (since[:, None] < instants[None, :])  # customer by each period end
     blocks = {}
     advocate = np.zeros((len(acc), P), dtype=bool)
     for name in COUNTS:
@@ -48,7 +48,7 @@ def aggregate_advocacy(ctx: Context) -> pd.DataFrame:
         has = ~np.isnan(s)[:, None] & (current == 1)
         if "csm_sentiment_date" in acc:
             d = acc["csm_sentiment_date"].to_numpy(dtype="datetime64[ns]")
-            has &= np.stack([np.isnat(d) | (d < np.datetime64(e, "ns")) for e in ends], axis=1)
+            has &= np.isnat(d)[:, None] | (d[:, None] < instants[None, :])
         unknown = np.isnan(current).all(axis=0) if len(acc) else np.zeros(P, bool)
         sums = np.where(has, np.nan_to_num(s)[:, None], 0.0)
         cnt = has.astype(float)

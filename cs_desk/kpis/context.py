@@ -32,6 +32,7 @@ class AccountKeys:
 
     ids: pd.Index  # object dtype, in the order of their first row
     first_row: np.ndarray  # accounts-table row of each id
+    rows: np.ndarray  # position in ids of each accounts-table row (-1: no id)
 
     def positions(self, account_ids) -> np.ndarray:
         """Position in ``ids`` of each of ``account_ids`` (-1 when the accounts table lacks it).
@@ -60,7 +61,7 @@ def account_keys(dataset: Dataset) -> AccountKeys:
 
     def build() -> AccountKeys:
         codes, uniques = pd.factorize(dataset.table("accounts")["account_id"])
-        return AccountKeys(pd.Index(np.asarray(uniques, dtype=object), dtype=object), _first_rows(codes))
+        return AccountKeys(pd.Index(np.asarray(uniques, dtype=object), dtype=object), _first_rows(codes), codes)
 
     return dataset.cached("kpis.account_keys", None, ("accounts",), build)
 
@@ -76,8 +77,13 @@ class TableKeys:
 
 def table_keys(dataset: Dataset, name: str) -> TableKeys:
     """The :class:`TableKeys` of ``dataset.table(name)`` (cached until it or the accounts change)."""
-    return dataset.cached("kpis.table_keys", name, (name, "accounts"),
-                          lambda: account_keys(dataset).lookup(dataset.table(name)["account_id"]))
+    def build() -> TableKeys:
+        keys = account_keys(dataset)
+        if name == "accounts":  # its ids are the keys
+            return TableKeys(keys.rows, keys.rows, np.arange(len(keys.ids)))
+        return keys.lookup(dataset.table(name)["account_id"])
+
+    return dataset.cached("kpis.table_keys", name, (name, "accounts"), build)
 
 
 def latest_accounts(dataset: Dataset) -> tuple[pd.DataFrame, np.ndarray]:
@@ -85,8 +91,9 @@ def latest_accounts(dataset: Dataset) -> tuple[pd.DataFrame, np.ndarray]:
     :func:`account_keys` (cached until the accounts table changes)."""
 
     def build():
-        latest = dataset.table("accounts").drop_duplicates("account_id", keep="last")
-        return latest, account_keys(dataset).positions(latest["account_id"])
+        accounts = dataset.table("accounts")
+        last = np.flatnonzero(~accounts["account_id"].duplicated(keep="last").to_numpy())
+        return accounts.iloc[last], account_keys(dataset).rows[last]
 
     return dataset.cached("kpis.latest_accounts", None, ("accounts",), build)
 

@@ -21,13 +21,15 @@ scale (< 5 %) are set aside as ``score_out_of_scale``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from ..problems import Code, Problem, Severity
 from ..schema import SURVEY_SCALES
 from ..usage_engine import merged_options
-from .context import Context, account_keys
+from .context import Context, table_keys
 from .registry import family, kpi, reads, safe_div
 
 #: scales a survey column may use, tried in this order when describing what data looks like
@@ -59,12 +61,31 @@ def survey_scores(surveys: pd.DataFrame, options: dict | None = None,
 
     Returns (rows of known type with a usable score, problems). Rows of a type whose scale does
     not match are left out (one problem per type)."""
+    if surveys is None or not len(surveys):
+        return pd.DataFrame(columns=["account_id", "date", "survey", "score"]), []
+    scored = _score(surveys, options, table)
+    result = surveys.loc[scored.keep, ["account_id", "date"]].copy()
+    result["survey"] = scored.kind[scored.keep]
+    result["score"] = scored.score[scored.keep]
+    return result, scored.problems
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """``survey_scores`` before the rows are taken: per row of the table."""
+
+    keep: np.ndarray  # usable (known type, score on a fitting scale)
+    kind: np.ndarray  # normalised type ("nps", "csat", "ces", other text or None)
+    type_of: np.ndarray  # position of the type in SURVEY_SCALES, -1 unknown
+    score: np.ndarray  # on the canonical scale of the type
+    problems: list[Problem]
+
+
+def _score(surveys: pd.DataFrame, options: dict | None, table: str) -> _Scored:
     options = options or {}
     declared = {str(k).lower(): tuple(float(x) for x in v) for k, v in (options.get("survey_scales") or {}).items()}
     problems: list[Problem] = []
-    if surveys is None or not len(surveys):
-        return pd.DataFrame(columns=["account_id", "date", "survey", "score"]), problems
-    frame = surveys.loc[:, [c for c in surveys.columns if not str(c).startswith("_")]]
+    frame = surveys
     raw = frame["survey"].astype(object)
     codes, uniques = pd.factorize(raw)  # normalise each distinct text once
     norm = np.array([str(v).strip().lower() for v in uniques] + [None], dtype=object)
@@ -129,10 +150,7 @@ def survey_scores(surveys: pd.DataFrame, options: dict | None = None,
                 f"all {len(vals)} {label} scores are between 1 and 5, which may be a 1-5 scale; {label} is computed "
                 f"on {_scale_text(expected)}. If the survey used 1-5, declare it (option survey_scales, e.g. "
                 f"{{'{name}': (1, 5)}}).", Severity.INFO, table=table, column="score", value="1-5"))
-    result = frame.loc[keep, ["account_id", "date"]].copy()
-    result["survey"] = kind.to_numpy()[keep]
-    result["score"] = out_score[keep]
-    return result, problems
+    return _Scored(keep, kind.to_numpy(), type_of, out_score, problems)
 
 
 def nps_classes(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,12 +182,18 @@ CLASSES = ("nps_promoter", "nps_passive", "nps_detractor", "nps_unscored", "csat
 
 def sentiment_classes(rows: pd.DataFrame) -> np.ndarray:
     """Position in :data:`CLASSES` of each response (by survey type and score)."""
-    kind = rows["survey"].to_numpy()
-    s = rows["score"].to_numpy(dtype=float)
-    pro, pas, det = nps_classes(s)
+    type_of = pd.Index(list(SURVEY_SCALES), dtype=object).get_indexer(rows["survey"].to_numpy(dtype=object))
+    return _classes(type_of, rows["score"].to_numpy(dtype=float))
+
+
+def _classes(type_of: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """:func:`sentiment_classes` from the positions of the types in SURVEY_SCALES and the scores."""
+    types = list(SURVEY_SCALES)
+    pro, pas, det = nps_classes(score)
     nps_class = np.select([pro, pas, det], [0, 1, 2], 3)
-    csat_class = np.where(s >= 4, 4, 5)
-    return np.select([kind == "nps", kind == "csat", kind == "ces"], [nps_class, csat_class, 6], -1).astype(np.int8)
+    csat_class = np.where(score >= 4, 4, 5)
+    return np.select([type_of == types.index(t) for t in ("nps", "csat", "ces")], [nps_class, csat_class, 6],
+                     -1).astype(np.int8)
 
 
 def sentiment_columns(rows: pd.DataFrame) -> pd.DataFrame:
@@ -201,15 +225,17 @@ def aggregate_sentiment(ctx: Context) -> pd.DataFrame:
 
 
 def _prepared_surveys(dataset, options: dict) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[Problem]]:
-    """Usable survey rows (with ``_ces_sum``), their :func:`sentiment_classes`, each row's
-    position in the accounts table, and the problems: once per dataset and declared scales."""
+    """The rows of ``survey_scores`` (date and ``_ces_sum``), their :func:`sentiment_classes`,
+    each row's position in the accounts table, and the problems: once per dataset and declared
+    scales."""
     def build():
-        scored, problems = survey_scores(dataset.table("surveys"), options)
-        classes = sentiment_classes(scored)
-        rows = pd.DataFrame({"date": scored["date"].to_numpy(),
-                             "_ces_sum": np.where(classes == CLASSES.index("ces"), scored["score"].to_numpy(dtype=float),
-                                                  0.0)})
-        return rows, classes, account_keys(dataset).positions(scored["account_id"]), problems
+        surveys = dataset.table("surveys")
+        scored = _score(surveys, options, "surveys")
+        keep = np.flatnonzero(scored.keep)
+        classes = _classes(scored.type_of[keep], scored.score[keep])
+        rows = pd.DataFrame({"date": surveys["date"].to_numpy()[keep],
+                             "_ces_sum": np.where(classes == CLASSES.index("ces"), scored.score[keep], 0.0)})
+        return rows, classes, table_keys(dataset, "surveys").positions[keep], scored.problems
 
     key = repr(options.get("survey_scales"))
     return dataset.cached("kpis.sentiment.rows", key, ("surveys", "accounts"), build)
