@@ -144,13 +144,13 @@ SENTIMENT_COLUMNS = ("csm_sentiment", "csm_sentiment_age_days")
 
 
 # -- helpers --------------------------------------------------------------------------------------
-NAT = np.datetime64("NaT", "ns")
-_MIN = np.iinfo(np.int64).min
+_NAT = np.datetime64("NaT", "ns")
+_MIN, _MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
 
 def _nat(shape) -> np.ndarray:
     """An array of NaT (datetime64[ns])."""
-    return np.full(shape, NAT, dtype="datetime64[ns]")
+    return np.full(shape, _NAT, dtype="datetime64[ns]")
 
 
 def _days(delta: np.ndarray) -> np.ndarray:
@@ -225,11 +225,12 @@ def _add_counts(out: np.ndarray, pos: np.ndarray, times: np.ndarray, instants: n
 
 
 def _latest_before(pos: np.ndarray, times: np.ndarray, instants: np.ndarray, size: int,
-                   values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """instants x size: the latest row time of each position before each instant (NaT: none)
-    and, with ``values``, the mean value of the rows at exactly that time (NaN: none; summed
-    in row order from zero, as ``np.bincount`` does)."""
-    when = np.empty((len(instants), size), dtype="datetime64[ns]")
+                   values: np.ndarray | None = None, times_too: bool = True
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """instants x size: the latest row time of each position before each instant (NaT: none;
+    None unless ``times_too``) and, with ``values``, the mean value of the rows at exactly that
+    time (NaN: none; summed in row order from zero, as ``np.bincount`` does)."""
+    when = np.empty((len(instants), size), dtype="datetime64[ns]") if times_too else None
     mean = np.empty((len(instants), size)) if values is not None else None
     latest, current = _nat(size), np.full(size, np.nan)
     latest_ns = latest.view(np.int64)
@@ -246,7 +247,8 @@ def _latest_before(pos: np.ndarray, times: np.ndarray, instants: np.ndarray, siz
             np.add.at(n, p_on, 1)
             np.add.at(total, p_on, values[batch][on])
             current[p_on] = total[p_on] / n[p_on]
-        when[k] = latest
+        if when is not None:
+            when[k] = latest
         if mean is not None:
             mean[k] = current
     return when, mean
@@ -299,9 +301,6 @@ def _revenue_ids(dataset: Dataset) -> pd.Index:
 
 
 # -- revenue ---------------------------------------------------------------------------------------------
-_MAX = np.iinfo(np.int64).max
-
-
 def _min_by(pos: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Per position 0..size-1 the smallest of the int64 ``values`` of its rows (rows with pos < 0
     left out); the int64 maximum for none."""
@@ -314,13 +313,13 @@ def _min_by(pos: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
 def _earliest_by(pos: np.ndarray, dates: np.ndarray, size: int) -> np.ndarray:
     """Per position the earliest of ``dates`` (datetime64[ns]) of its rows; NaT for none."""
     first = _min_by(np.where(np.isnat(dates), -1, pos), dates.view(np.int64), size)
-    return np.where(first == _MAX, NAT, first.view("datetime64[ns]"))
+    return np.where(first == _MAX, _NAT, first.view("datetime64[ns]"))
 
 
 def _month_instants(number: np.ndarray) -> np.ndarray:
     """Month numbers (months since 1970-01; the int64 maximum for none) -> their first instant."""
     none = number == _MAX
-    return np.where(none, NAT, np.where(none, 0, number).astype("datetime64[M]").astype("datetime64[ns]"))
+    return np.where(none, _NAT, np.where(none, 0, number).astype("datetime64[M]").astype("datetime64[ns]"))
 
 
 def _mrr_months(dataset: Dataset) -> np.ndarray:
@@ -549,7 +548,7 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
         first_paid, first_known = _first_revenue(rows)
         crm_ok = ~np.isnat(since_crm) & (since_crm < tt)
         paid_ok = ~np.isnat(first_known) & (first_known <= tt)
-        since = np.where(paid_ok, first_paid, NAT)
+        since = np.where(paid_ok, first_paid, _NAT)
         np.copyto(since, since_crm, where=crm_ok)
         cols["customer_since"] = since
         cols["tenure_days"] = _days(tt - since)
@@ -719,7 +718,7 @@ def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeInd
             done = hi
         ok = last_day > _MIN
         if last is not None:
-            last[j] = np.where(ok, (np.where(ok, last_day, 0) * NS_PER_DAY).astype("datetime64[ns]"), NAT)
+            last[j] = np.where(ok, (np.where(ok, last_day, 0) * NS_PER_DAY).astype("datetime64[ns]"), _NAT)
         if hi <= lo30:
             continue  # no usage at all in the window: unknown, not zero
         if "days_since_last_activity" in cols:
@@ -778,7 +777,7 @@ def _bitmap_count(key: np.ndarray, size: int, per_owner: int) -> np.ndarray:
 
 
 def _ticket_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, need):
-    dataset, A, T = rows.dataset, len(rows), len(t_ns)
+    dataset, A = rows.dataset, len(rows)
     names = ("tickets_90d", "urgent_tickets_90d", "open_tickets")
     if not dataset.has("tickets"):
         for n in names:
@@ -885,9 +884,10 @@ def _survey_metrics(cols, pos, d, kind, score, t_ns, at_dates: slice, T: int, A:
             continue
         p, dd, ss = pos[sel], d[sel], score[sel]
         if need(last, date):  # latest answer day per account, mean of that day's answers
-            when, mean = _latest_before(p, dd, t_ns, A, ss)
+            when, mean = _latest_before(p, dd, t_ns, A, ss, times_too=need(date))
             _set_rows(cols, last, at_dates, T, mean)
-            _set_rows(cols, date, at_dates, T, when)
+            if when is not None:
+                _set_rows(cols, date, at_dates, T, when)
         if need(weighted):  # recency weights, each answer in row order as of each date
             rows = np.full((len(t_ns), A), np.nan)
             for j, t in enumerate(t_ns):
@@ -916,7 +916,7 @@ def _set_rows(cols, name: str, at_dates: slice, T: int, values: np.ndarray):
 
 def _onboarding_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, since: np.ndarray, opts,
                         daily: DailyUsage | None, fields: _AccountFields, problems):
-    A, T = len(ids), len(t_ns)
+    A = len(ids)
     tt = t_ns[:, None]
     milestone = milestone_option(opts, problems)
     onb = None
@@ -935,7 +935,7 @@ def _onboarding_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray,
         cols["onboarding_status"] = np.full(A, None, dtype=object)
         return
     done = ~np.isnat(onb) & (onb < tt)
-    onb_t = np.where(done, onb, NAT).astype("datetime64[ns]")
+    onb_t = np.where(done, onb, _NAT).astype("datetime64[ns]")
     days = _days(onb_t - since)
     days = np.where(days < 0, np.nan, days)
     limit = float(opts.get("onboarding_days", DEFAULT_ONBOARDING_DAYS))
