@@ -263,6 +263,22 @@ class Context:
             out[:, unknown] = np.nan
         return out
 
+    def sum_where(self, values, mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """``sum_by_group(np.where(mask, values, 0), codes)`` for NaN-free ``values`` (an
+        accounts x P array or a number), visiting only the cells of ``mask``: cheaper when few
+        are set. The cells are added in account order, as the full sums add them."""
+        mask = np.asarray(mask)
+        n_cols = mask.shape[1]
+        cells = np.flatnonzero(mask)  # account-major
+        account, column = np.divmod(cells, n_cols)
+        weights = (np.full(len(cells), float(values)) if np.ndim(values) == 0
+                   else np.asarray(values, dtype=float).reshape(-1)[cells])
+        width = len(self.group_labels)
+        out = np.zeros(width * n_cols)
+        for rows in self.group_rows(codes):
+            out += np.bincount(rows[account] * n_cols + column, weights=weights, minlength=len(out))
+        return out.reshape(width, n_cols)
+
     def _onehot(self, codes: np.ndarray, n_groups: int):
         """groups x accounts: 1 where the account is in the group (once per field)."""
         cached = self.__dict__.get("_onehot_cache")

@@ -15,6 +15,8 @@ from .registry import REVENUE, family, kpi, reads, safe_div
 
 MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churned")
 MOVEMENT_ORDER = MOVEMENTS + ("extension", "flat", "inactive")
+#: masks with fewer cells set than this share are summed cell by cell (``Context.sum_where``)
+SPARSE_SHARE = 0.15
 
 
 def _snapshots(ctx: Context, instants: list[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -68,11 +70,14 @@ def aggregate_revenue(ctx: Context) -> pd.DataFrame:
 
     def total(x, where=None, unknown=unknown):
         """Group sums of ``x`` where ``where`` (0 elsewhere); NaN for unknown snapshots."""
-        if where is not None:
-            scratch.fill(0.0)
-            np.copyto(scratch, x, where=where)
-            x = scratch
-        out = ctx.sum_by_group(x, codes)
+        if where is not None and np.count_nonzero(where) < SPARSE_SHARE * where.size:
+            out = ctx.sum_where(x, where, codes)  # movements: few accounts
+        else:
+            if where is not None:
+                scratch.fill(0.0)
+                np.copyto(scratch, x, where=where)
+                x = scratch
+            out = ctx.sum_by_group(x, codes)
         out[:, unknown] = np.nan
         return out
 
