@@ -302,12 +302,11 @@ def _revenue_ids(dataset: Dataset) -> pd.Index:
 
 # -- revenue ---------------------------------------------------------------------------------------------
 def _min_by(pos: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Per position 0..size-1 the smallest of the int64 ``values`` of its rows (rows with pos < 0
+    """Per position 0..size-1 the smallest of the int64 ``values`` of its rows (rows with pos -1
     left out); the int64 maximum for none."""
-    ok = pos >= 0
-    out = np.full(size, _MAX)
-    np.minimum.at(out, pos[ok], values[ok])
-    return out
+    out = np.full(size + 1, _MAX)
+    np.minimum.at(out, pos, values)  # (pos -1 is the extra last slot: no copy of the rows kept)
+    return out[:size]
 
 
 def _earliest_by(pos: np.ndarray, dates: np.ndarray, size: int) -> np.ndarray:
@@ -359,9 +358,11 @@ def _mrr_grid(rows: _AccountRows, inst: np.ndarray) -> np.ndarray | None:
     if dataset.has("mrr"):
         data_inst, snapshot, values = _mrr_snapshots(dataset)
         pos = rows.positions("mrr")
-        ok = (snapshot >= 0) & (pos >= 0)
-        table = np.bincount(snapshot[ok] * A + pos[ok], weights=values[ok], minlength=len(data_inst) * A)
-        table = table.astype(float, copy=False).reshape(-1, A)
+        cells = len(data_inst) * A
+        key = snapshot * A  # (snapshot, account) cell of each row; rows without either: an extra cell
+        key += pos
+        key[(snapshot < 0) | (pos < 0)] = cells
+        table = np.bincount(key, weights=values, minlength=cells + 1)[:cells].reshape(len(data_inst), A)
         out = np.full((K, A), np.nan)
         at = np.searchsorted(data_inst, inst, side="right") - 1
         for k in range(K):
