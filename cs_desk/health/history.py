@@ -126,11 +126,13 @@ def with_previous(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame
     out = current.drop(columns=[c for c in ("score_prev", "band_prev", "score_change", "band_change")
                                 if c in current.columns]).merge(prev, on="account_id", how="left")
     out["score_change"] = out["score"] - out["score_prev"]
-    now = out["band"].astype("string").map(BAND_CODE)
-    before = out["band_prev"].astype("string").map(BAND_CODE)
+    # band codes as floats (NaN: no band), so the comparisons are plain booleans whatever string
+    # storage pandas uses (with pyarrow installed, a str column maps to a nullable dtype)
+    now = pd.to_numeric(out["band"].astype(object).map(BAND_CODE), errors="coerce").to_numpy(dtype=float)
+    before = pd.to_numeric(out["band_prev"].astype(object).map(BAND_CODE), errors="coerce").to_numpy(dtype=float)
     scored = (now < 3) & (before < 3)
-    out["band_change"] = np.where(~scored.fillna(False), "", np.where(now < before, "worse",
-                                                                      np.where(now > before, "better", "same")))
+    out["band_change"] = np.where(~scored, "", np.where(now < before, "worse",
+                                                        np.where(now > before, "better", "same")))
     out["band_prev"] = out["band_prev"].astype("string")
     return out
 
