@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ..kpis import KpiResult, compute, headline_kpis
+from ..kpis import KpiResult, compute, compute_many, headline_kpis
 from ..kpis.registry import REGISTRY, base_id, get as get_kpi
 from ..periods import add_months, month_start, parse_month
 from ..problems import Problem, problems_frame
@@ -255,8 +255,6 @@ def kpi_section(dataset: Dataset, start, end, by: list[str], step: Callable[[flo
 
     All fields are computed in one pass (``compute_many``), whose first field also gives the
     portfolio rows, so the portfolio is not computed twice."""
-    from ..kpis.engine import compute_many
-
     options = {"health_model": health_model} if health_model is not None else None
     results = compute_many(dataset, start, end, by=by, options=options)
     if by:
