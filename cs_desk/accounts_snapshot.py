@@ -321,11 +321,30 @@ def _month_instants(number: np.ndarray) -> np.ndarray:
     return np.where(none, _NAT, np.where(none, 0, number).astype("datetime64[M]").astype("datetime64[ns]"))
 
 
+def _month_numbers(dates: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of datetime64[ns] values (NaT: the int64 minimum). The calendar is
+    consulted once per day of the span the values cover (a day -> month table), not per value."""
+    missing = np.isnat(dates)
+    days = dates.view(np.int64) // NS_PER_DAY
+    if missing.all():
+        return np.full(len(dates), _MIN)
+    lo = int(np.min(days, where=~missing, initial=_MAX))
+    hi = int(np.max(days, where=~missing, initial=_MIN))
+    if hi - lo > 4 * len(dates) + 10_000:  # a few values far apart: convert them one by one
+        return dates.astype("datetime64[M]").astype(np.int64)
+    table = np.arange(lo, hi + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    days -= lo
+    days[missing] = 0
+    out = table[days]
+    out[missing] = _MIN
+    return out
+
+
 def _mrr_months(dataset: Dataset) -> np.ndarray:
     """The month number (months since 1970-01) of each MRR row, the int64 minimum when it has
     none (cached on the dataset until the table changes)."""
-    return dataset.cached("accounts_snapshot.mrr_months", None, ("mrr",), lambda: dataset.table("mrr")[
-        "month"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64))
+    return dataset.cached("accounts_snapshot.mrr_months", None, ("mrr",), lambda: _month_numbers(
+        dataset.table("mrr")["month"].to_numpy(dtype="datetime64[ns]")))
 
 
 def _mrr_snapshots(dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -335,11 +354,12 @@ def _mrr_snapshots(dataset: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
     def build():
         number = _mrr_months(dataset)
-        dated = number != _MIN
-        first = int(number[dated].min()) if dated.any() else 0
-        present = np.bincount(number[dated] - first) > 0
-        snapshot = np.full(len(number), -1, dtype=np.int64)
-        snapshot[dated] = (np.cumsum(present) - 1)[number[dated] - first]
+        undated = number == _MIN
+        first = int(np.min(number, where=~undated, initial=_MAX)) if not undated.all() else 0
+        month = number - first  # (months since the first; rows without one: an extra last slot)
+        month[undated] = -1
+        present = np.bincount(month + 1)[1:] > 0
+        snapshot = np.append(np.cumsum(present) - 1, -1)[month]
         values = np.nan_to_num(dataset.table("mrr")["mrr"].to_numpy(dtype=float))
         return _month_instants(first + 1 + np.flatnonzero(present)), snapshot, values
 
