@@ -52,10 +52,13 @@ def snapshot_columns(model) -> list[str] | None:
     return [c for c in COLUMNS if c in names]
 
 
-@family("health", needs=(REVENUE,), label="Health")
+@family("health", needs=(REVENUE,), label="Health", several_by=True)
 def aggregate_health(ctx: Context) -> pd.DataFrame:
+    """Paying accounts per band (``n_green`` ...) at each period end, per group of every field
+    of ``ctx``: the snapshots and scores are computed once, whatever the grouping."""
     from ..accounts_snapshot import account_snapshots
     from ..health import Scorer
+    from ..health.scoring import BANDS as SCORE_BANDS
 
     model, problems = _model(ctx.options)
     ctx.problems.extend(problems)
@@ -65,16 +68,27 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
     stacked = account_snapshots(ctx.dataset, [p.end for p in ctx.periods], options=ctx.options,
                                 columns=snapshot_columns(model), active_only=True)
     # the bands of score_history(model, stacked), without its (here unused) per-row table and sort
-    bands = Scorer(model, stacked).compute().bands()
-    label_of = {p.end: p.label for p in ctx.periods}
-    scores = pd.DataFrame({"period": pd.to_datetime(stacked["as_of"]).map(label_of).to_numpy(), "band": bands})
-    parts = [scores.assign(group="all")]
-    if ctx.by:
-        labels = np.asarray(ctx.group_labels[1:], dtype=object)
-        parts.append(scores.assign(group=labels[ctx.group_codes(stacked["account_id"])]))
-    table = pd.concat(parts).groupby(["period", "group", "band"]).size().unstack("band")
-    table = table.reindex(index).reindex(columns=list(BANDS)).fillna(0.0)
-    return pd.DataFrame({f"n_{b}": table[b].to_numpy() for b in BANDS}, index=index)
+    band_of_code = np.array([BANDS.index(b) if b in BANDS else -1 for b in SCORE_BANDS])
+    band = band_of_code[Scorer(model, stacked).compute().band]
+    period = _period_of_end(ctx, stacked["as_of"].to_numpy(dtype="datetime64[ns]"))
+    counted = (period >= 0) & (band >= 0)
+    width = len(ctx.group_labels)
+    codes = ctx.group_codes(stacked["account_id"]) if ctx.groupings else np.zeros(len(stacked), dtype=np.int64)
+    counts = np.zeros(len(index) * len(BANDS))
+    for group in ctx.group_rows(codes):  # "all", then each field's group
+        cell = (period * width + group) * len(BANDS) + band
+        counts += np.bincount(cell[counted], minlength=len(counts))
+    counts = counts.reshape(len(index), len(BANDS))
+    return pd.DataFrame({f"n_{b}": counts[:, i] for i, b in enumerate(BANDS)}, index=index)
+
+
+def _period_of_end(ctx: Context, instants: np.ndarray) -> np.ndarray:
+    """Position of the period ending at each instant (-1: none ends there)."""
+    ends = np.array([p.end for p in ctx.periods], dtype="datetime64[ns]")
+    order = np.argsort(ends, kind="stable")
+    at = np.minimum(np.searchsorted(ends[order], instants), max(len(ends) - 1, 0))
+    found = (ends[order][at] == instants) if len(ends) else np.zeros(len(instants), dtype=bool)
+    return np.where(found, order[at] if len(ends) else -1, -1)
 
 
 @kpi("health_mix", label="Health mix", unit="fraction", family="health", default=False,

@@ -83,3 +83,12 @@ def test_restricted_snapshot_equals_full_columns(dataset):
     part = account_snapshots(dataset, dates, columns=cols)
     assert list(part.columns) == [c for c in COLUMNS if c in cols]
     pd.testing.assert_frame_equal(part, full[list(part.columns)], check_exact=True)
+
+
+def test_health_mix_by_several_fields_equals_each_field_alone(dataset):
+    """The health family counts every field's groups from one set of snapshots and scores."""
+    many = kpis.compute_many(dataset, kpis=HEALTH_KPIS, by=["segment", "csm"])
+    for field, result in many.items():
+        alone = kpis.compute(dataset, kpis=HEALTH_KPIS, by=field)
+        pd.testing.assert_frame_equal(result.table, alone.table, check_exact=True)
+        assert set(result.table["group"]) > {"all"}
