@@ -52,10 +52,10 @@ def snapshot_columns(model) -> list[str] | None:
     return [c for c in COLUMNS if c in names]
 
 
-@family("health", needs=(REVENUE,), label="Health", several_by=True)
+@family("health", needs=(REVENUE,), label="Health")
 def aggregate_health(ctx: Context) -> pd.DataFrame:
-    """Paying accounts per band (``n_green`` ...) at each period end, per group of every field
-    of ``ctx``: the snapshots and scores are computed once, whatever the grouping."""
+    """Paying accounts per band (``n_green`` ...) at each period end, for ``all`` and each group
+    (counted as for any number of fields; the engine gives this family one field at a time)."""
     from ..accounts_snapshot import account_snapshots
     from ..health import Scorer
     from ..health.scoring import BANDS as SCORE_BANDS
