@@ -216,16 +216,15 @@ def _object_values(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=object, na_value=None)
 
 
-def factorize_ids(values: pd.Series, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize`` of an id column by its fastest route: (int64 codes, object uniques).
-
-    A pyarrow-backed column is dictionary-encoded by Arrow (no Python string is made per row);
-    any other column is factorised on its object array (faster than on a python string
-    array). The codes and uniques are those of ``pd.factorize(values)`` either way."""
+def factorize_ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of an id column by its fastest route: (int64 codes, -1 for missing;
+    object uniques). A pyarrow-backed column is dictionary-encoded by Arrow (no Python string is
+    made per row); any other column is factorised on its object array (faster than on a python
+    string array). The codes and uniques are those of ``pd.factorize(values)`` either way."""
     if isinstance(values.array, pd.arrays.ArrowExtensionArray):
-        codes, uniques = pd.factorize(values.array, use_na_sentinel=use_na_sentinel)
+        codes, uniques = pd.factorize(values.array)
     else:
-        codes, uniques = pd.factorize(_object_values(values), use_na_sentinel=use_na_sentinel)
+        codes, uniques = pd.factorize(_object_values(values))
     return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
 
 
@@ -632,18 +631,19 @@ def _daily_from_frame(frame: pd.DataFrame, before: pd.Timestamp | None,
         has_features = bool((f_codes >= 0).any())
     if not has_features:
         f_codes, features = np.full(n, NO_FEATURE, dtype=np.int64), pd.Index([], dtype=object)
-    counts = "count" in frame
-    events = frame["count"].to_numpy(dtype=float, na_value=np.nan) if counts else None
-    if counts:
+    events = None  # one event a row, unless the export counts them
+    if "count" in frame:
+        events = frame["count"].to_numpy(dtype=float, na_value=np.nan)
         events = np.where(np.isnan(events), 1.0, events)
     if not valid.all():
         a_codes, user, day, f_codes = (x[valid] for x in (a_codes, user, day, f_codes))
-        events = events[valid] if counts else None
+        events = None if events is None else events[valid]
     # no reduction needed in memory: the rows, sorted by day
     order = _sorted_by_day(day)
     return DailyUsage(pd.Index(accounts, name="account_id"), features, a_codes[order].astype(np.int32),
                       user[order], day[order], f_codes[order].astype(np.int32, copy=False),
-                      events[order] if counts else np.ones(len(order)), bool(has_users), bool(has_features))
+                      np.ones(len(order)) if events is None else events[order], bool(has_users),
+                      bool(has_features))
 
 
 def _daily_from_file(src: UsageSource, before: pd.Timestamp | None) -> DailyUsage:

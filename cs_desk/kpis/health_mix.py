@@ -73,9 +73,8 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
     period = _period_of_end(ctx, stacked["as_of"].to_numpy(dtype="datetime64[ns]"))
     counted = (period >= 0) & (band >= 0)
     width = len(ctx.group_labels)
-    codes = ctx.group_codes(stacked["account_id"]) if ctx.groupings else np.zeros(len(stacked), dtype=np.int64)
     counts = np.zeros(len(index) * len(BANDS))
-    for group in ctx.group_rows(codes):  # "all", then each field's group
+    for group in ctx.group_rows(ctx.group_codes(stacked["account_id"])):  # "all", then each field's group
         cell = (period * width + group) * len(BANDS) + band
         counts += np.bincount(cell[counted], minlength=len(counts))
     counts = counts.reshape(len(index), len(BANDS))
@@ -84,11 +83,7 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
 
 def _period_of_end(ctx: Context, instants: np.ndarray) -> np.ndarray:
     """Position of the period ending at each instant (-1: none ends there)."""
-    ends = np.array([p.end for p in ctx.periods], dtype="datetime64[ns]")
-    order = np.argsort(ends, kind="stable")
-    at = np.minimum(np.searchsorted(ends[order], instants), max(len(ends) - 1, 0))
-    found = (ends[order][at] == instants) if len(ends) else np.zeros(len(instants), dtype=bool)
-    return np.where(found, order[at] if len(ends) else -1, -1)
+    return pd.DatetimeIndex([p.end for p in ctx.periods]).get_indexer(instants)
 
 
 @kpi("health_mix", label="Health mix", unit="fraction", family="health", default=False,
