@@ -178,6 +178,21 @@ def _as_text(series: pd.Series) -> pd.Series:
     return series.astype("string").str.strip().str.lower()
 
 
+def _text_codes(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, normalised distinct values): ``_as_text`` worked out once per distinct value
+    (a stacked snapshot repeats a few segment names over millions of rows); code -1 is missing."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, _as_text(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+
+
+def _per_row(codes: np.ndarray, per_value: np.ndarray, missing: bool) -> np.ndarray:
+    """Spread a per-distinct-value flag over the rows (``missing`` where the code is -1)."""
+    out = np.full(len(codes), missing, dtype=bool)
+    known = codes >= 0
+    out[known] = per_value[codes[known]]
+    return out
+
+
 def _norm_text(value: Any) -> str:
     return str(value).strip().lower()
 
@@ -187,7 +202,8 @@ def evaluate_one(cond: Condition, frame: pd.DataFrame, as_of: Any = None) -> np.
     n = len(frame)
     if cond.op in ("missing", "present"):
         if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-            miss = col.isna().to_numpy() | (col.astype("string").str.strip() == "").fillna(True).to_numpy()
+            codes, text = _text_codes(col)
+            miss = _per_row(codes, (text == "").fillna(True).to_numpy(dtype=bool), True)
         else:
             miss = col.isna().to_numpy()
         return miss if cond.op == "missing" else ~miss
@@ -218,9 +234,10 @@ def evaluate_one(cond: Condition, frame: pd.DataFrame, as_of: Any = None) -> np.
             hit = dates.isin([pd.Timestamp(v) for v in values]).to_numpy()
             known = dates.notna().to_numpy()
         else:
-            text = _as_text(col)
-            hit = text.isin([_norm_text(v) for v in values]).fillna(False).to_numpy(dtype=bool)
-            known = text.notna().to_numpy()
+            codes, text = _text_codes(col)
+            hit = _per_row(codes, text.isin([_norm_text(v) for v in values]).fillna(False).to_numpy(dtype=bool),
+                           False)
+            known = _per_row(codes, text.notna().to_numpy(), False)
         if cond.op in ("not in", "!="):
             hit = ~hit
         return hit & known
