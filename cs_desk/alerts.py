@@ -302,7 +302,8 @@ def format_value(name: str, value: Any, spec: str | None = None) -> str:
 
 def _reasons(rule: Rule, rows: pd.DataFrame, ref: pd.Series) -> list[str]:
     out = []
-    records_ = rows.to_dict("records")
+    names = [m.group(1) for m in _TEMPLATE.finditer(rule.reason)] if rule.reason else [c.metric for c in rule.when]
+    records_ = rows[[c for c in dict.fromkeys(names) if c in rows.columns]].to_dict("records")  # only what is shown
     for rec, day in zip(records_, ref):  # text only for the accounts a rule fired for
         if rule.reason:
             out.append(_TEMPLATE.sub(lambda m: format_value(m.group(1), rec.get(m.group(1)), m.group(2)), rule.reason))
