@@ -657,6 +657,7 @@ def _id_column(ids: np.ndarray, present: np.ndarray, rows: np.ndarray):
 
 
 def _renewal_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, fields: _AccountFields):
+    """Next renewal (contract anniversary on or after each date) and the days to it."""
     dataset, A, T = rows.dataset, len(rows), len(t_ns)
     term = int(opts.get("renewal_term_months", 12) or 12)
     anchor_crm = fields.get("renewal_date", "datetime64[ns]")
@@ -672,6 +673,7 @@ def _renewal_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, fields: _
 
 
 def _sentiment_columns(cols, fields: _AccountFields, tt: np.ndarray):
+    """CSM sentiment known at each date and its age."""
     sentiment = fields.get("csm_sentiment", float)
     s_date = fields.get("csm_sentiment_date", "datetime64[ns]")
     if fields.has("csm_sentiment_date"):
@@ -686,6 +688,7 @@ def _sentiment_columns(cols, fields: _AccountFields, tt: np.ndarray):
 
 
 def _usage_columns(cols, daily: DailyUsage, ids: pd.Index, dates: pd.DatetimeIndex, opts, problems, need):
+    """The usage metrics asked for at each date (windows over the rows sorted by day)."""
     A, T = len(ids), len(dates)
     if daily.accounts.equals(ids):  # coded into the snapshot's ids (a usage table in memory)
         acct = daily.acct.astype(np.int64)
@@ -798,6 +801,7 @@ def _bitmap_count(key: np.ndarray, size: int, per_owner: int) -> np.ndarray:
 
 
 def _ticket_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, need):
+    """Tickets in the last 90 days (all, urgent) and open tickets at each date."""
     dataset, A = rows.dataset, len(rows)
     names = ("tickets_90d", "urgent_tickets_90d", "open_tickets")
     if not dataset.has("tickets"):
@@ -807,8 +811,15 @@ def _ticket_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, need):
     tk = dataset.table("tickets")
     created = tk["created_at"].to_numpy(dtype="datetime64[ns]")
     pos = rows.positions("tickets")
+    made = _counts_before(pos, created, t_ns, A)  # tickets created before each date
     ninety_before = t_ns - np.timedelta64(90, "D")  # tickets in [t - 90 days, t)
-    cols["tickets_90d"] = _add_counts(_counts_before(pos, created, t_ns, A), pos, created, ninety_before, -1)
+    if need("open_tickets"):
+        # open at t: created before t and not resolved before t (a resolution before the
+        # creation counts at the creation, so every ticket resolved before t was created before)
+        resolved = tk["resolved_at"].to_numpy(dtype="datetime64[ns]") if "resolved_at" in tk else _nat(len(tk))
+        resolved = np.where(~np.isnat(resolved) & (resolved < created), created, resolved)
+        cols["open_tickets"] = _add_counts(made.copy(), np.where(np.isnat(created), -1, pos), resolved, t_ns, -1)
+    cols["tickets_90d"] = _add_counts(made, pos, created, ninety_before, -1)
     if need("urgent_tickets_90d"):
         urgent_set = {str(p).strip().lower() for p in (opts.get("urgent_priorities") or URGENT_PRIORITIES)}
         if "priority" in tk:
@@ -820,13 +831,6 @@ def _ticket_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, need):
         urgent_pos = np.where(urgent, pos, -1)
         cols["urgent_tickets_90d"] = _add_counts(_counts_before(urgent_pos, created, t_ns, A), urgent_pos, created,
                                                  ninety_before, -1)
-    if need("open_tickets"):
-        # open at t: created before t and not resolved before t (a resolution before the
-        # creation counts at the creation, so every ticket resolved before t was created before)
-        resolved = tk["resolved_at"].to_numpy(dtype="datetime64[ns]") if "resolved_at" in tk else _nat(len(tk))
-        resolved = np.where(~np.isnat(resolved) & (resolved < created), created, resolved)
-        cols["open_tickets"] = _add_counts(_counts_before(pos, created, t_ns, A),
-                                           np.where(np.isnat(created), -1, pos), resolved, t_ns, -1)
 
 
 _SURVEY_SPEC = {"nps": ("last_nps", "last_nps_date", "nps_weighted", "nps_responses"),
@@ -835,6 +839,7 @@ _SURVEY_SPEC = {"nps": ("last_nps", "last_nps_date", "nps_weighted", "nps_respon
 
 
 def _survey_columns(cols, rows: _AccountRows, t_ns: np.ndarray, opts, problems, need):
+    """Last answer, its date, recency-weighted mean (and NPS responses) per survey type at each date."""
     dataset, A, T = rows.dataset, len(rows), len(t_ns)
     for last, date, weighted, count in _SURVEY_SPEC.values():  # without any usable answer
         cols[last] = np.full(A, np.nan)
@@ -937,6 +942,7 @@ def _set_rows(cols, name: str, at_dates: slice, T: int, values: np.ndarray):
 
 def _onboarding_columns(cols, dataset: Dataset, ids: pd.Index, t_ns: np.ndarray, since: np.ndarray, opts,
                         daily: DailyUsage | None, fields: _AccountFields, problems):
+    """Onboarded (by onboarded_on or the usage milestone) before each date, when, and the status."""
     A = len(ids)
     tt = t_ns[:, None]
     milestone = milestone_option(opts, problems)
