@@ -521,10 +521,7 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
 
     opts = merged_options(dataset, options)
     dates = _as_of_dates(as_of_dates)
-    T = len(dates)
     problems: list[Problem] = []
-    t_ns = dates.to_numpy(dtype="datetime64[ns]")
-    tt = t_ns[:, None]
     acc = dataset.table("accounts")
     acc = acc.drop_duplicates("account_id", keep="last") if len(acc) else acc
     acc_ids = pd.Index(acc["account_id"].astype(object)) if len(acc) else pd.Index([], dtype=object)
@@ -533,7 +530,24 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
     A = len(ids)
     fields = _AccountFields(acc, ids.get_indexer(acc_ids) if len(acc) else np.zeros(0, dtype=np.int64), A)
 
-    cols: dict[str, np.ndarray] = {}  # name -> dates x accounts, or accounts for a column that is the same at every date
+    cols, universe, active = _metric_columns(dataset, ids, fields, dates, opts, need, problems)
+    frame = _assemble(cols, universe, universe & active if active_only else universe, ids,
+                      dates.to_numpy(dtype="datetime64[ns]"), need)
+    frame.attrs["problems"] = problems
+    if progress:
+        progress(1.0, "snapshots built")
+    return frame
+
+
+def _metric_columns(dataset: Dataset, ids: pd.Index, fields: _AccountFields, dates: pd.DatetimeIndex, opts: dict,
+                    need: Callable[..., bool], problems: list[Problem]):
+    """(the columns asked for, which accounts are known at each date, which are paying). A
+    column is a dates x accounts array, or an accounts array when it is the same at every date.
+    (Their intermediate arrays are freed on return, before the frame is assembled.)"""
+    T, A = len(dates), len(ids)
+    t_ns = dates.to_numpy(dtype="datetime64[ns]")
+    tt = t_ns[:, None]
+    cols: dict[str, np.ndarray] = {}
     since_crm = fields.get("customer_since", "datetime64[ns]")
     churn = fields.get("churn_date", "datetime64[ns]")
     in_acc = np.zeros(A, dtype=bool)
@@ -616,11 +630,7 @@ def account_snapshots(dataset: Dataset, as_of_dates, options: dict | None = None
         if need(name):
             cols[name] = fields.get(name, float)
     cols["seats"] = seats
-    frame = _assemble(cols, universe, universe & active if active_only else universe, ids, t_ns, need)
-    frame.attrs["problems"] = problems
-    if progress:
-        progress(1.0, "snapshots built")
-    return frame
+    return cols, universe, active
 
 
 def _assemble(cols: dict[str, np.ndarray], universe: np.ndarray, rows: np.ndarray, ids: pd.Index,
@@ -636,7 +646,7 @@ def _assemble(cols: dict[str, np.ndarray], universe: np.ndarray, rows: np.ndarra
     for name in COLUMNS[2:]:
         if not need(name):
             continue
-        arr = cols[name]
+        arr = cols.pop(name)  # (freed once gathered: later columns may reuse its memory)
         values = arr[ai] if arr.ndim == 1 else arr.reshape(-1)[cells]
         if name == "onboarded":
             values = pd.array(values, dtype="boolean")
