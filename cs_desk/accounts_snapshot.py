@@ -43,7 +43,7 @@ from .kpis.sentiment import survey_scores
 from .kpis.support import URGENT_PRIORITIES
 from .problems import Problem
 from .schema import SURVEY_SCALES
-from .usage_engine import (DailyUsage, daily_usage, factorize_ids, merged_options, milestone_dates,
+from .usage_engine import (DailyUsage, daily_usage, merged_options, milestone_dates,
                            usage_source)
 
 NS_PER_DAY = 86_400 * 10**9
@@ -259,8 +259,7 @@ def _codes(dataset: Dataset, name: str, column: str = "account_id") -> tuple[np.
     """(code of each row's value of ``column`` of table ``name`` among the column's distinct
     values, -1 when missing; those values): factorised once (cached on the dataset until the
     table changes)."""
-    return dataset.cached(f"accounts_snapshot.codes.{name}.{column}", None, (name,),
-                          lambda: factorize_ids(dataset.table(name)[column]))
+    return dataset.codes(name, column)
 
 
 def _positions(dataset: Dataset, name: str, ids: pd.Index, missing_matches: bool = True) -> np.ndarray:

@@ -7,8 +7,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, TypeVar
 
+import numpy as np
 import pandas as pd
 
+from .ids import factorize_ids
 from .problems import Problem, Severity
 from .schema import TABLES
 
@@ -109,6 +111,19 @@ class Dataset:
             while len(slots) > CACHE_SLOTS:
                 slots.popitem(last=False)
         return value
+
+    def codes(self, table: str, column: str = "account_id") -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize`` of one column of a table — int64 codes (-1: missing) and the distinct
+        values (object array, in order of first appearance) — computed once until the table is
+        replaced (:func:`cs_desk.ids.factorize_ids`). Loading checks, KPIs and snapshots all
+        start from these; the arrays are shared, do not modify them."""
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            codes, uniques = factorize_ids(self.table(table)[column])
+            codes.setflags(write=False)  # shared by every caller
+            uniques.setflags(write=False)
+            return codes, uniques
+
+        return self.cached("codes", (table, column), (table,), build)
 
     def clear_cache(self) -> None:
         """Forget the derived data (see :meth:`cached`)."""

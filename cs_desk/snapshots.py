@@ -109,15 +109,23 @@ def _factorize_sorted(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _factorize_sorted_counted(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
     """``_factorize_sorted`` and how many ids are missing."""
     codes, uniques = pd.factorize(ids, sort=False)
-    order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
+    return (*_sorted_codes(codes, np.asarray(uniques, dtype=object)), int(np.count_nonzero(codes < 0)))
+
+
+def _sorted_codes(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize codes renumbered into sorted order (sorting the few uniques, not the rows)."""
+    order = np.argsort(uniques, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return rank[codes], np.asarray(uniques, dtype=object)[order], int(np.count_nonzero(codes < 0))
+    return rank[codes], uniques[order]
 
 
 def _account_codes(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray, int]:
-    return dataset.cached("snapshots.account_codes", name, (name,),
-                          lambda: _factorize_sorted_counted(dataset.table(name)["account_id"]))
+    def build():
+        codes, uniques = dataset.codes(name)
+        return (*_sorted_codes(codes, uniques), int(np.count_nonzero(codes < 0)))
+
+    return dataset.cached("snapshots.account_codes", name, (name,), build)
 
 
 def account_codes(dataset: Dataset, name: str) -> tuple[np.ndarray, np.ndarray]:

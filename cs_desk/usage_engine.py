@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
+from .ids import factorize_ids
 from .problems import Code, Problem, Severity
 
 NO_USER = -1
@@ -202,30 +203,6 @@ def _ids(values: pd.Series) -> np.ndarray:
     """Id column as object array of str, missing/blank as None."""
     arr = values.to_numpy(dtype=object, na_value=None)
     return arr
-
-
-def _object_values(values: pd.Series) -> np.ndarray:
-    """An id column as an object array whose missing values are None/NaN/NA (all "missing" to
-    ``factorize`` and ``get_indexer``). A python-backed string column already stores one: it is
-    used as it is (no copy of millions of rows)."""
-    arr = values.array
-    if getattr(arr.dtype, "storage", None) == "python":
-        raw = np.asarray(arr)
-        if raw.dtype == object:
-            return raw
-    return values.to_numpy(dtype=object, na_value=None)
-
-
-def factorize_ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize`` of an id column by its fastest route: (int64 codes, -1 for missing;
-    object uniques). A pyarrow-backed column is dictionary-encoded by Arrow (no Python string is
-    made per row); any other column is factorised on its object array (faster than on a python
-    string array). The codes and uniques are those of ``pd.factorize(values)`` either way."""
-    if isinstance(values.array, pd.arrays.ArrowExtensionArray):
-        codes, uniques = pd.factorize(values.array)
-    else:
-        codes, uniques = pd.factorize(_object_values(values))
-    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
 
 
 def _factorize(values: pd.Series, sort: bool) -> tuple[np.ndarray, pd.Index]:

@@ -75,45 +75,6 @@ def _set_aside(dataset, table: str, mask: np.ndarray, code: Code, column: str, m
     return problems
 
 
-def _object_pointers(arr: np.ndarray) -> np.ndarray:
-    """The object addresses held by an object array (a copy, as int64)."""
-    import ctypes
-
-    buf = (ctypes.c_int64 * len(arr)).from_address(arr.ctypes.data)
-    return np.frombuffer(buf, dtype=np.int64).copy()
-
-
-def _factorize(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Exactly ``pd.factorize(ids)`` (codes, uniques as an object array), faster when the rows
-    share string objects, as cleaned ids do (each distinct id is parsed once and taken by code):
-    the addresses are factorised as integers, then only one string per address."""
-    arr = ids.to_numpy(dtype=object)
-    n = len(arr)
-    if n < 500_000 or not arr.flags.c_contiguous or np.dtype(np.int64).itemsize != np.dtype(np.intp).itemsize:
-        codes, uniques = pd.factorize(ids)
-        return codes, np.asarray(uniques, dtype=object)
-    ptr_codes, ptrs = pd.factorize(_object_pointers(arr))
-    if len(ptrs) * 2 > n:  # mostly distinct objects: nothing to gain
-        codes, uniques = pd.factorize(ids)
-        return codes, np.asarray(uniques, dtype=object)
-    first = np.empty(len(ptrs), dtype=np.int64)
-    first[ptr_codes] = np.arange(n)  # a row holding each object (any one: they are the same object)
-    value_codes, uniques = pd.factorize(pd.Series(arr[first], dtype=ids.dtype))
-    return value_codes[ptr_codes], np.asarray(uniques, dtype=object)
-
-
-def _id_codes(frame: pd.DataFrame, cache: dict | None) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(frame["account_id"])``, computed once per frame object: a melted MRR
-    table has millions of rows and the checks below all need the codes."""
-    hit = None if cache is None else cache.get(id(frame))
-    if hit is not None and hit[0] is frame:
-        return hit[1], hit[2]
-    codes, uniques = _factorize(frame["account_id"])
-    if cache is not None:
-        cache[id(frame)] = (frame, codes, uniques)
-    return codes, uniques
-
-
 def _duplicated(key: np.ndarray, bound: int) -> np.ndarray:
     """``pd.Series(key).duplicated(keep="first")``; when the keys are small non-negative
     integers (below ``bound``), a count per key first finds the usual case of no repeats."""
@@ -123,7 +84,7 @@ def _duplicated(key: np.ndarray, bound: int) -> np.ndarray:
     return pd.Series(key).duplicated(keep="first").to_numpy()
 
 
-def _duplicates(dataset, cache: dict | None = None) -> list[Problem]:
+def _duplicates(dataset) -> list[Problem]:
     problems: list[Problem] = []
     acc = dataset.tables.get("accounts")
     if acc is not None and len(acc):
@@ -133,7 +94,7 @@ def _duplicates(dataset, cache: dict | None = None) -> list[Problem]:
                                          "set aside.", lambda idx: acc["account_id"].iloc[idx].tolist())
     mrr = dataset.tables.get("mrr")
     if mrr is not None and len(mrr):
-        acc_codes, acc_uniques = _id_codes(mrr, cache)
+        acc_codes, acc_uniques = dataset.codes("mrr")
         month_codes, months = pd.factorize(mrr["month"])
         key = acc_codes.astype(np.int64) * (len(months) + 1) + month_codes
         dup = _duplicated(key, len(acc_uniques) * (len(months) + 1))
@@ -174,7 +135,7 @@ def _currencies(dataset) -> list[Problem]:
     return problems
 
 
-def _unknown_accounts(dataset, cache: dict | None = None) -> list[Problem]:
+def _unknown_accounts(dataset) -> list[Problem]:
     acc = dataset.tables.get("accounts")
     if acc is None or not len(acc):
         return []
@@ -184,7 +145,7 @@ def _unknown_accounts(dataset, cache: dict | None = None) -> list[Problem]:
         if table == "accounts" or "account_id" not in frame.columns or not len(frame):
             continue
         # per distinct id, then by code (same as ``~ids.isin(known) & ids.notna()``)
-        codes, uniques = _id_codes(frame, cache)
+        codes, uniques = dataset.codes(table)  # shared with the KPI engine and the snapshot
         unknown_id = np.fromiter((u not in known for u in uniques), dtype=bool, count=len(uniques))
         unknown = (unknown_id[codes] if len(uniques) else np.zeros(len(codes), bool)) & (codes >= 0)
         n_rows = int(unknown.sum())
@@ -204,5 +165,4 @@ def _unknown_accounts(dataset, cache: dict | None = None) -> list[Problem]:
 def cross_validate(dataset) -> list[Problem]:
     """Checks across rows and tables (see the module docstring). Mutates ``dataset.tables`` and
     ``dataset.sources`` (rows_set_aside) for the rows it sets aside; returns the problems."""
-    cache: dict = {}  # account_id codes per table frame
-    return _duplicates(dataset, cache) + _currencies(dataset) + _unknown_accounts(dataset, cache)
+    return _duplicates(dataset) + _currencies(dataset) + _unknown_accounts(dataset)

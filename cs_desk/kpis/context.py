@@ -44,7 +44,10 @@ class AccountKeys:
         """The :class:`TableKeys` of ``account_ids``."""
         if isinstance(account_ids, list):
             account_ids = np.asarray(account_ids, dtype=object)
-        codes, uniques = pd.factorize(account_ids)
+        return self.from_codes(*pd.factorize(account_ids))
+
+    def from_codes(self, codes: np.ndarray, uniques) -> "TableKeys":
+        """The :class:`TableKeys` of ids given as factorize codes and distinct values."""
         found = self.ids.get_indexer(np.asarray(uniques, dtype=object))
         return TableKeys(np.append(found, -1)[codes], codes, found)  # code -1 (empty id) -> position -1
 
@@ -60,7 +63,7 @@ def account_keys(dataset: Dataset) -> AccountKeys:
     """The dataset's :class:`AccountKeys` (cached until the accounts table changes)."""
 
     def build() -> AccountKeys:
-        codes, uniques = pd.factorize(dataset.table("accounts")["account_id"])
+        codes, uniques = dataset.codes("accounts")
         return AccountKeys(pd.Index(np.asarray(uniques, dtype=object), dtype=object), _first_rows(codes), codes)
 
     return dataset.cached("kpis.account_keys", None, ("accounts",), build)
@@ -81,7 +84,7 @@ def table_keys(dataset: Dataset, name: str) -> TableKeys:
         keys = account_keys(dataset)
         if name == "accounts":  # its ids are the keys
             return TableKeys(keys.rows, keys.rows, np.arange(len(keys.ids)))
-        return keys.lookup(dataset.table(name)["account_id"])
+        return keys.from_codes(*dataset.codes(name))
 
     return dataset.cached("kpis.table_keys", name, (name, "accounts"), build)
 

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 
 from cs_desk.io import clean
-from cs_desk.io.validate import _duplicated, _factorize
+from cs_desk.ids import factorize_ids
+from cs_desk.io.validate import _duplicated
 
 
 def test_factorize_matches_pandas_on_shared_and_distinct_objects():
@@ -16,7 +17,7 @@ def test_factorize_matches_pandas_on_shared_and_distinct_objects():
     arr = shared.to_numpy(dtype=object).copy()
     arr[::7] = ["ACC-" + str(int(rng.integers(0, 1000))) for _ in range(len(arr[::7]))]
     for s in (shared, pd.Series(pd.array(arr, dtype="str")), shared.head(10)):
-        codes, uniques = _factorize(s)
+        codes, uniques = factorize_ids(s)
         want_codes, want_uniques = pd.factorize(s)
         assert np.array_equal(codes, want_codes)
         assert list(uniques) == list(want_uniques)

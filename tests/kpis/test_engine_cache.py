@@ -119,3 +119,21 @@ def test_movements_without_flat_rows_are_the_rest_of_the_full_table(frames):
     assert full.groupby("period")["end_mrr"].sum().to_numpy() == pytest.approx(
         result.series("mrr").to_numpy())
     assert np.isfinite(full["delta"]).all()
+
+
+def test_account_codes_factorised_once_and_shared(frames):
+    """``Dataset.codes`` is ``pd.factorize`` of the column, computed once per table, read-only,
+    and redone when the table is replaced; the loading checks, the KPIs and the snapshot use it."""
+    ds = fresh(frames)
+    codes, uniques = ds.codes("tickets")
+    want_codes, want_uniques = pd.factorize(ds.tables["tickets"]["account_id"])
+    assert np.array_equal(codes, want_codes) and list(uniques) == list(want_uniques)
+    assert ds.codes("tickets")[0] is codes
+    with pytest.raises(ValueError):
+        codes[0] = 5
+    compute(ds, by="segment", kpis=["tickets"])
+    assert ds.codes("tickets")[0] is codes  # the KPIs took the same arrays
+    ds.tables["tickets"] = ds.tables["tickets"].iloc[::-1].reset_index(drop=True)
+    again, _ = ds.codes("tickets")
+    assert again is not codes
+    assert np.array_equal(again, pd.factorize(ds.tables["tickets"]["account_id"])[0])
