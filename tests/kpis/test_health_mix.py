@@ -92,3 +92,16 @@ def test_health_mix_by_several_fields_equals_each_field_alone(dataset):
         alone = kpis.compute(dataset, kpis=HEALTH_KPIS, by=field)
         pd.testing.assert_frame_equal(result.table, alone.table, check_exact=True)
         assert set(result.table["group"]) > {"all"}
+
+
+@pytest.mark.parametrize("chunk", [1, 450])
+@pytest.mark.parametrize("model", _models())
+def test_health_mix_scored_in_chunks_of_dates_equals_all_at_once(dataset, model, chunk, monkeypatch):
+    """Big portfolios are scored a few as-of dates at a time; percentile scales rank within a
+    date, so the mix equals scoring every row at once (chunk 1: one date per chunk; 450: several)."""
+    options = {"health_model": model}
+    whole = kpis.compute(dataset, kpis=HEALTH_KPIS, by="segment", options=options)
+    monkeypatch.setattr(health_mix, "CHUNK_ROWS", chunk)
+    chunked = kpis.compute(dataset, kpis=HEALTH_KPIS, by="segment", options=options)
+    assert len(whole.table) > 0
+    pd.testing.assert_frame_equal(chunked.table, whole.table, check_exact=True)
