@@ -670,19 +670,24 @@ def parse_dates(series: pd.Series, keep_time: bool = False, order: str | None = 
     sel = is_dt & ~is_na
     if sel.any():
         vals = uniques[sel]
-        years = np.array([v.year if isinstance(v, dt.date) else pd.Timestamp(v).year for v in vals], dtype=float)
+        # one vectorised parse (naive values count as UTC, as before); the year decides the status
+        ts = pd.to_datetime(pd.Series(vals, dtype=object), errors="coerce", utc=True).dt.tz_convert(None)
+        parsed = ts.notna().to_numpy()
+        years = ts.dt.year.to_numpy(dtype=float, na_value=np.nan)
+        # the value's own year where the parse failed (beyond what pandas holds) or where a time
+        # zone could have moved it across a boundary year
+        again = ~parsed | np.isin(years, (MIN_YEAR - 1, MIN_YEAR, SENTINEL_YEAR - 1, SENTINEL_YEAR))
+        if again.any():
+            years[again] = [v.year if isinstance(v, dt.date) else pd.Timestamp(v).year for v in vals[again]]
         sub_st = np.full(len(vals), OK, dtype=np.int8)
         sub_st[years >= SENTINEL_YEAR] = SENTINEL
         sub_st[years < MIN_YEAR] = BAD
         sub_o = np.zeros(len(vals), dtype=np.int64)
         good = sub_st == OK
-        if good.any():
-            ts = pd.to_datetime(pd.Series(vals[good], dtype=object), errors="coerce", utc=True)
-            ts = ts.dt.tz_convert(None)
-            sub_o[good] = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-            bad = ts.isna().to_numpy()
-            gi = np.flatnonzero(good)
-            sub_st[gi[bad]] = BAD
+        sub_st[good & ~parsed] = BAD
+        fine = good & parsed
+        if fine.any():
+            sub_o[fine] = ts[fine].to_numpy(dtype="datetime64[ns]").astype(np.int64)
         o[sel], st[sel] = sub_o, sub_st
     sel = is_str & ~is_na
     fmt = _uniform_iso_format(uniques[sel]) if sel.any() else None

@@ -119,5 +119,9 @@ def test_workbook_date_cells_with_blanks():
             assert (np.isnat(got) if day is None else got == np.datetime64(day)), (got, day)
         if extra:
             assert status[7] == clean.MISSING
+    # a time zone that puts the instant in another year than the value's own: the own year counts
+    zoned = [pd.Timestamp("2200-01-01 00:30", tz="Etc/GMT-1"), pd.Timestamp("1900-01-01 00:30", tz="Etc/GMT-1")]
+    _, status, _ = clean.parse_dates(pd.Series(cells + zoned, dtype=object))
+    assert list(status[-2:]) == [clean.SENTINEL, clean.OK]
     stamps, _, _ = clean.parse_dates(pd.Series(cells, dtype=object), keep_time=True)
     assert stamps[0] == np.datetime64("2024-01-05T10:30") and stamps[6] == np.datetime64("2024-03-01T08:00")
