@@ -385,35 +385,65 @@ def _user_key_sql() -> str:
             "ELSE CAST(hash(accmap.ac, u) & 9223372036854775807 AS BIGINT) END")
 
 
+def _missing_files(src: UsageSource) -> list[Problem]:
+    return [Problem(Code.FILE_NOT_FOUND, f"usage file {p} was not found", Severity.ERROR, file=p, table="usage")
+            for p in src.paths if not Path(p).exists()]
+
+
+@dataclass(frozen=True)
+class _ScanColumns:
+    """SQL expressions of a usage file's columns, for the DuckDB scans (``a`` account, ``u``
+    user, ``f`` feature, ``n`` events, ``ts`` timestamp)."""
+
+    a: str
+    u: str
+    f: str
+    n: str
+    ts: str
+    has_users: bool
+    has_features: bool
+
+    def select(self, reader: str) -> str:
+        return f"SELECT {self.a} AS a, {self.u} AS u, {self.ts} AS ts, {self.f} AS f, {self.n} AS n FROM {reader}"
+
+
+def _scan_columns(src: UsageSource, types: dict) -> tuple[_ScanColumns | None, list[Problem]]:
+    """The column expressions, or None and the problem when the account or date column is missing."""
+    acc_col, date_col = src.column("account_id"), src.column("date")
+    for col in (acc_col, date_col):
+        if col not in types:
+            return None, [Problem(
+                Code.MISSING_COLUMN, f"the usage file has no column {col!r} (columns: {', '.join(types)}); "
+                "name it with the usage_columns option", Severity.ERROR, file=src.paths[0], table="usage")]
+    user_col, feat_col, count_col = src.column("user_id"), src.column("feature"), src.column("count")
+    has_users, has_features = user_col in types, feat_col in types
+    return _ScanColumns(
+        a=_id_sql(acc_col, types[acc_col]),
+        u=_id_sql(user_col, types[user_col]) if has_users else "NULL::VARCHAR",
+        f=_id_sql(feat_col, types[feat_col]) if has_features else "NULL::VARCHAR",
+        n=f"coalesce(TRY_CAST({_quote(count_col)} AS DOUBLE), 1.0)" if count_col in types else "1.0",
+        ts=_date_sql(date_col, types[date_col], src.date_format),
+        has_users=has_users, has_features=has_features), []
+
+
 def cube_from_file(src: UsageSource) -> UsageCube:
     """The monthly cube of usage file(s), aggregated by DuckDB in one scan."""
-    problems: list[Problem] = []
-    missing = [p for p in src.paths if not Path(p).exists()]
-    if missing:
-        return _empty_cube("duckdb", [Problem(Code.FILE_NOT_FOUND, f"usage file {p} was not found", Severity.ERROR,
-                                              file=p, table="usage") for p in missing])
+    problems = _missing_files(src)
+    if problems:
+        return _empty_cube("duckdb", problems)
     con = _connect()
     try:
         reader, types = _reader_sql(src, con)
-        acc_col, date_col = src.column("account_id"), src.column("date")
-        for col in (acc_col, date_col):
-            if col not in types:
-                return _empty_cube("duckdb", [Problem(
-                    Code.MISSING_COLUMN, f"the usage file has no column {col!r} (columns: {', '.join(types)}); "
-                    "name it with the usage_columns option", Severity.ERROR, file=src.paths[0], table="usage")])
-        user_col, feat_col, count_col = src.column("user_id"), src.column("feature"), src.column("count")
-        has_users, has_features = user_col in types, feat_col in types
-        a = _id_sql(acc_col, types[acc_col])
-        u = _id_sql(user_col, types[user_col]) if has_users else "NULL::VARCHAR"
-        f = _id_sql(feat_col, types[feat_col]) if has_features else "NULL::VARCHAR"
-        n = f"coalesce(TRY_CAST({_quote(count_col)} AS DOUBLE), 1.0)" if count_col in types else "1.0"
-        ts = _date_sql(date_col, types[date_col], src.date_format)
+        cols, problems = _scan_columns(src, types)
+        if cols is None:
+            return _empty_cube("duckdb", problems)
+        has_users, has_features = cols.has_users, cols.has_features
         con.execute(f"""
             CREATE TEMP TABLE raw AS
             SELECT a, u, (year(ts) - {EPOCH_YEAR}) * 12 + month(ts) - 1 AS m, f,
                    bit_or(CAST(1 AS UINTEGER) << CAST(day(ts) - 1 AS UINTEGER)) AS dmask,
                    sum(n) AS n, count(*) AS nrows
-            FROM (SELECT {a} AS a, {u} AS u, {ts} AS ts, {f} AS f, {n} AS n FROM {reader})
+            FROM ({cols.select(reader)})
             GROUP BY ALL""")
         total, bad = con.execute(
             "SELECT coalesce(sum(nrows), 0), coalesce(sum(nrows) FILTER (WHERE a IS NULL OR m IS NULL), 0) "
@@ -623,23 +653,28 @@ def _daily_from_frame(frame: pd.DataFrame, before: pd.Timestamp | None,
                       bool(has_features))
 
 
+def _empty_daily(problems: list[Problem]) -> DailyUsage:
+    out = _daily_from_frame(pd.DataFrame(columns=["account_id", "date"]), None)
+    out.problems = problems
+    return out
+
+
 def _daily_from_file(src: UsageSource, before: pd.Timestamp | None) -> DailyUsage:
+    problems = _missing_files(src)
+    if problems:
+        return _empty_daily(problems)
     con = _connect()
     try:
         reader, types = _reader_sql(src, con)
-        acc_col, date_col = src.column("account_id"), src.column("date")
-        user_col, feat_col, count_col = src.column("user_id"), src.column("feature"), src.column("count")
-        has_users, has_features = user_col in types, feat_col in types
-        a = _id_sql(acc_col, types[acc_col])
-        u = _id_sql(user_col, types[user_col]) if has_users else "NULL::VARCHAR"
-        f = _id_sql(feat_col, types[feat_col]) if has_features else "NULL::VARCHAR"
-        n = f"coalesce(TRY_CAST({_quote(count_col)} AS DOUBLE), 1.0)" if count_col in types else "1.0"
-        ts = _date_sql(date_col, types[date_col], src.date_format)
+        cols, problems = _scan_columns(src, types)
+        if cols is None:
+            return _empty_daily(problems)
+        has_users, has_features = cols.has_users, cols.has_features
         cond = f"AND ts < TIMESTAMP {_sql_str(str(pd.Timestamp(before)))}" if before is not None else ""
         con.execute(f"""
             CREATE TEMP TABLE raw AS
             SELECT a, u, CAST(ts AS DATE) AS d, f, sum(n) AS n
-            FROM (SELECT {a} AS a, {u} AS u, {ts} AS ts, {f} AS f, {n} AS n FROM {reader})
+            FROM ({cols.select(reader)})
             WHERE ts IS NOT NULL {cond}
             GROUP BY ALL""")
         accounts, features, _ = _dictionaries(con, "raw", "TRUE")
@@ -671,8 +706,9 @@ def daily_usage(src: UsageSource, before: pd.Timestamp | None = None,
     if _use_duckdb(src):
         return _cached(_cache_key(src, ("daily", str(before))), lambda: _daily_from_file(src, before))
     frame, problems = read_usage_file(src)
-    out = _daily_from_frame(frame, before) if len(frame) else _daily_from_frame(pd.DataFrame(
-        columns=["account_id", "date"]), None)
+    if not len(frame):
+        return _empty_daily(problems)
+    out = _daily_from_frame(frame, before)
     out.problems = problems
     return out
 

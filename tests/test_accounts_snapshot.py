@@ -271,6 +271,26 @@ def test_usage_file_gives_the_same_snapshot(tmp_path):
     pd.testing.assert_frame_equal(in_memory, from_file)
 
 
+
+@pytest.mark.parametrize("case", ["no date column", "no such file"])
+def test_a_bad_usage_file_is_a_problem_not_a_traceback(tmp_path, case):
+    """The snapshot reads a usage file on its own scan: a missing column or file is reported
+    (what, which file) and the usage metrics stay empty; nothing raises."""
+    from cs_desk import usage_engine
+
+    if not usage_engine.duckdb_available():
+        pytest.skip("duckdb not installed")
+    t = tables()
+    t.pop("usage")
+    path = tmp_path / "usage.csv"
+    if case == "no date column":
+        path.write_text("account_id,when,feature\nA1,2024-01-05,reports\n")
+    out = account_snapshot(dataset(t, usage_path=str(path)), AS_OF)
+    problems = out.attrs["problems"]
+    want = "the usage file has no column 'date'" if case == "no date column" else "was not found"
+    assert any(want in p.message and p.file == str(path) for p in problems), problems
+    assert out["days_since_last_activity"].isna().all()
+
 FAMILY_PICKS = [
     ["active"],
     ["mrr", "segment", "tenure_days"],
