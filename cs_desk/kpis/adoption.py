@@ -19,7 +19,7 @@ import pandas as pd
 from ..problems import Code, Problem, Severity
 from ..usage_engine import UsageCube, merged_options, month_number, month_timestamp, monthly_cube, usage_source
 from .context import Context, account_keys
-from .registry import family, kpi, safe_div
+from .registry import family, kpi, reads, safe_div
 
 WINDOW_DAYS = 30
 #: days active in the last 30 -> bucket (first threshold met wins)
@@ -354,16 +354,13 @@ def aggregate_adoption(ctx: Context) -> pd.DataFrame:
 
 
 # -- KPIs --------------------------------------------------------------------------------------------
-@kpi("active_users", label="Active users", unit="count", family="adoption", direction="higher", headline=True,
-     formula="Distinct users with at least one usage event in the period (a user id is counted once per account)")
-def active_users(a):
-    return a["active_users"]
+kpi("active_users", label="Active users", unit="count", family="adoption", direction="higher", headline=True,
+    formula="Distinct users with at least one usage event in the period (a user id is counted once per "
+            "account)")(reads("active_users"))
 
 
-@kpi("accounts_with_usage", label="Accounts using the product", unit="count", family="adoption",
-     direction="higher", formula="Accounts with at least one usage event in the period")
-def accounts_with_usage(a):
-    return a["accounts_with_usage"]
+kpi("accounts_with_usage", label="Accounts using the product", unit="count", family="adoption",
+    direction="higher", formula="Accounts with at least one usage event in the period")(reads("accounts_with_usage"))
 
 
 @kpi("feature_adoption", label="Feature adoption", unit="fraction", family="adoption", direction="higher",
@@ -399,11 +396,10 @@ def stickiness(a):
     return safe_div(dau, mau)
 
 
-@kpi("inactive_accounts", label="Inactive paying accounts", unit="count", family="adoption", direction="lower",
-     formula="Paying accounts at the period end (MRR > 0; without revenue data: customers by the accounts table, "
-             "or accounts seen in usage) with no usage event in the last 30 days of the period")
-def inactive_accounts(a):
-    return a["inactive_accounts"]
+kpi("inactive_accounts", label="Inactive paying accounts", unit="count", family="adoption", direction="lower",
+    formula="Paying accounts at the period end (MRR > 0; without revenue data: customers by the accounts table, "
+            "or accounts seen in usage) with no usage event in the last 30 days of the period"
+    )(reads("inactive_accounts"))
 
 
 @kpi("inactive_account_rate", label="Inactive paying accounts (share)", unit="fraction", family="adoption",

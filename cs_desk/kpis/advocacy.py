@@ -13,7 +13,7 @@ import pandas as pd
 
 from .adoption import customers_at
 from .context import Context, latest_accounts
-from .registry import family, kpi, safe_div
+from .registry import family, kpi, reads, safe_div
 
 COUNTS = ("referrals", "reviews", "case_studies")
 
@@ -62,29 +62,23 @@ def aggregate_advocacy(ctx: Context) -> pd.DataFrame:
     return ctx.frame_from_blocks(blocks)
 
 
-@kpi("referrals", label="Referrals", unit="count", family="advocacy", direction="higher",
-     formula="Sum of accounts.referrals over the accounts that were customers by the period end (the CRM "
-             "count has no date)")
-def referrals(a):
-    return a["referrals"]
+kpi("referrals", label="Referrals", unit="count", family="advocacy", direction="higher",
+    formula="Sum of accounts.referrals over the accounts that were customers by the period end (the CRM "
+            "count has no date)")(reads("referrals"))
 
 
-@kpi("reviews", label="Reviews", unit="count", family="advocacy", direction="higher",
-     formula="Sum of accounts.reviews over the accounts that were customers by the period end")
-def reviews(a):
-    return a["reviews"]
+kpi("reviews", label="Reviews", unit="count", family="advocacy", direction="higher",
+    formula="Sum of accounts.reviews over the accounts that were customers by the period end")(reads("reviews"))
 
 
-@kpi("case_studies", label="Case studies", unit="count", family="advocacy", direction="higher",
-     formula="Sum of accounts.case_studies over the accounts that were customers by the period end")
-def case_studies(a):
-    return a["case_studies"]
+kpi("case_studies", label="Case studies", unit="count", family="advocacy", direction="higher",
+    formula="Sum of accounts.case_studies over the accounts that were customers by the period "
+            "end")(reads("case_studies"))
 
 
-@kpi("advocate_accounts", label="Advocate accounts", unit="count", family="advocacy", direction="higher",
-     formula="Accounts (customers by the period end) with at least one referral, review or case study")
-def advocate_accounts(a):
-    return a["advocate_accounts"]
+kpi("advocate_accounts", label="Advocate accounts", unit="count", family="advocacy", direction="higher",
+    formula="Accounts (customers by the period end) with at least one referral, review or case "
+            "study")(reads("advocate_accounts"))
 
 
 @kpi("relationship_score", label="Relationship score", unit="score", family="advocacy", direction="higher",

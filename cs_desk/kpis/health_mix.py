@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .context import Context
-from .registry import REVENUE, family, kpi, safe_div
+from .registry import REVENUE, family, kpi, reads, safe_div
 
 BANDS = ("green", "yellow", "red")
 
@@ -127,7 +127,5 @@ def health_mix_change(a: pd.DataFrame) -> pd.DataFrame:
     return mix - mix.groupby(level="group", sort=False).shift(1)
 
 
-@kpi("accounts_at_risk", label="Accounts at risk", unit="count", family="health", direction="lower", default=False,
-     formula="Paying accounts in the red band at the end of the period")
-def accounts_at_risk(a: pd.DataFrame) -> pd.Series:
-    return a["n_red"]
+kpi("accounts_at_risk", label="Accounts at risk", unit="count", family="health", direction="lower", default=False,
+    formula="Paying accounts in the red band at the end of the period")(reads("n_red"))

@@ -20,7 +20,7 @@ from ..snapshots import account_codes, has_missing_ids
 from ..usage_engine import daily_usage, merged_options, milestone_dates, usage_source
 from .adoption import customers_at
 from .context import Context, account_keys
-from .registry import family, kpi
+from .registry import family, kpi, reads
 
 DEFAULT_ONBOARDING_DAYS = 90
 
@@ -158,22 +158,16 @@ def aggregate_onboarding(ctx: Context) -> pd.DataFrame:
     return out
 
 
-@kpi("onboarded_accounts", label="Accounts onboarded", unit="count", family="onboarding", direction="higher",
-     formula="Accounts whose onboarding completed in the period (accounts.onboarded_on, or the day the usage "
-             "milestone of option onboarding_milestone was reached)")
-def onboarded_accounts(a):
-    return a["onboarded_accounts"]
+kpi("onboarded_accounts", label="Accounts onboarded", unit="count", family="onboarding", direction="higher",
+    formula="Accounts whose onboarding completed in the period (accounts.onboarded_on, or the day the usage "
+            "milestone of option onboarding_milestone was reached)")(reads("onboarded_accounts"))
 
 
-@kpi("median_days_to_onboard", label="Median days to onboard", unit="days", family="onboarding", direction="lower",
-     target=30.0, formula="Median days from customer_since (else the first paid day) to onboarding, over the "
-                          "accounts onboarded in the period")
-def median_days_to_onboard(a):
-    return a["median_days_to_onboard"]
+kpi("median_days_to_onboard", label="Median days to onboard", unit="days", family="onboarding", direction="lower",
+    target=30.0, formula="Median days from customer_since (else the first paid day) to onboarding, over the "
+                         "accounts onboarded in the period")(reads("median_days_to_onboard"))
 
 
-@kpi("onboarding_overdue", label="Onboarding overdue", unit="count", family="onboarding", direction="lower",
-     formula="Accounts still customers at the period end, customers for more than 90 days (option "
-             "onboarding_days) and not onboarded by then")
-def onboarding_overdue(a):
-    return a["onboarding_overdue"]
+kpi("onboarding_overdue", label="Onboarding overdue", unit="count", family="onboarding", direction="lower",
+    formula="Accounts still customers at the period end, customers for more than 90 days (option "
+            "onboarding_days) and not onboarded by then")(reads("onboarding_overdue"))
