@@ -57,7 +57,6 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
     """Paying accounts per band (``n_green`` ...) at each period end, for ``all`` and each group
     (counted as for any number of fields; the engine gives this family one field at a time)."""
     from ..accounts_snapshot import account_snapshots
-    from ..health import Scorer
     from ..health.scoring import BANDS as SCORE_BANDS
 
     model, problems = _model(ctx.options)
@@ -69,7 +68,7 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
                                 columns=snapshot_columns(model), active_only=True)
     # the bands of score_history(model, stacked), without its (here unused) per-row table and sort
     band_of_code = np.array([BANDS.index(b) if b in BANDS else -1 for b in SCORE_BANDS])
-    band = band_of_code[_score_bands(model, stacked, Scorer)]
+    band = band_of_code[_score_bands(model, stacked)]
     period = _period_of_end(ctx, stacked["as_of"].to_numpy(dtype="datetime64[ns]"))
     counted = (period >= 0) & (band >= 0)
     width = len(ctx.group_labels)
@@ -87,12 +86,14 @@ def aggregate_health(ctx: Context) -> pd.DataFrame:
 CHUNK_ROWS = 200_000
 
 
-def _score_bands(model, stacked: pd.DataFrame, scorer) -> np.ndarray:
+def _score_bands(model, stacked: pd.DataFrame) -> np.ndarray:
     """The scorer's band code of every row, scored a few whole as-of dates at a time (percentile
     scales rank within an as-of date, so the result equals scoring every row at once)."""
+    from ..health import Scorer
+
     codes, _ = pd.factorize(stacked["as_of"])
     if len(stacked) <= CHUNK_ROWS or not len(codes):
-        return scorer(model, stacked).compute().band
+        return Scorer(model, stacked).compute().band
     order = np.argsort(codes, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes))])
     band = np.empty(len(stacked), dtype=np.int8)
@@ -102,7 +103,7 @@ def _score_bands(model, stacked: pd.DataFrame, scorer) -> np.ndarray:
         while last < len(bounds) - 1 and bounds[last + 1] - bounds[first] <= CHUNK_ROWS:
             last += 1
         rows = order[bounds[first]:bounds[last]]
-        band[rows] = scorer(model, stacked.iloc[rows]).compute().band
+        band[rows] = Scorer(model, stacked.iloc[rows]).compute().band
         first = last
     return band
 
