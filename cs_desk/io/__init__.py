@@ -100,10 +100,11 @@ def melt_wide(raw: RawSheet, rec: Recognition) -> tuple[pd.DataFrame, np.ndarray
     row; the month is the first day of the month."""
     frame = raw.frame
     month_cols = [c for c in frame.columns if c in rec.wide_month_columns]
-    values = frame[month_cols].to_numpy(dtype=object)
+    typed = all(pd.api.types.is_float_dtype(frame[c].dtype) for c in month_cols)
+    values = frame[month_cols].to_numpy(dtype=float if typed else object)
     n, m = values.shape
     flat = values.ravel()  # row-major: row 0 month 0, row 0 month 1, ...
-    numbers = _as_floats(flat)
+    numbers = flat if typed else _as_floats(flat)  # typed: number columns from the typed reader
     if numbers is not None:  # the usual case: numbers or empty cells
         keep = ~np.isnan(numbers)
         flat = numbers

@@ -39,6 +39,11 @@ SENTINEL_FIELDS = {"end_date", "churn_date"}
 SENTINEL_YEAR = 2200
 MIN_YEAR = 1900
 
+#: text columns of the cleaned tables: pandas' ``str`` dtype with Python storage, which wraps the
+#: parsed Python strings as they are (the pyarrow storage, pandas' default when pyarrow is
+#: installed, would copy every value into Arrow memory and back for the engine's lookups)
+TEXT = pd.StringDtype("python", na_value=np.nan)
+
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "ns")
 _DAY_NS = 86_400 * 10**9
 
@@ -169,7 +174,7 @@ def _map_strings(series: pd.Series, fn) -> tuple[object, np.ndarray]:
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, uniques = _unique_map(series)
         vals, status = _parse_uniques(uniques, fn)
-        arr = pd.array(vals, dtype="str").take(codes, allow_fill=True)
+        arr = pd.array(vals, dtype=TEXT).take(codes, allow_fill=True)
         st = status[codes] if len(status) else np.full(len(codes), MISSING, np.int8)
         st = np.where(codes < 0, MISSING, st).astype(np.int8)
         return arr, st
@@ -766,13 +771,13 @@ def _empty_column(f: Field, n: int) -> pd.Series:
     if f.kind in ("date", "datetime"):
         return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
     if f.kind in ("id", "text", "category"):
-        return pd.Series(pd.array([np.nan], dtype="str").take(np.full(n, -1), allow_fill=True))
+        return pd.Series(pd.array([np.nan], dtype=TEXT).take(np.full(n, -1), allow_fill=True))
     return pd.Series(np.full(n, np.nan))
 
 
 def _to_series(f: Field, values) -> pd.Series:
     if f.kind in ("id", "text", "category"):
-        return pd.Series(values, dtype="str", copy=False)
+        return pd.Series(values, dtype=TEXT, copy=False)
     if f.kind in ("date", "datetime"):
         return pd.Series(values.astype("datetime64[ns]"))
     return pd.Series(values.astype(float))
@@ -975,7 +980,7 @@ def _surveys(out: pd.DataFrame, frame: pd.DataFrame, rep: _Reporter, aside: np.n
     rep.rows_problem(Code.UNKNOWN_CATEGORY, "survey", np.flatnonzero(unknown), raw_type,
                      lambda v: f"Survey type {v!r} is not NPS, CSAT or CES; the row was set aside.")
     aside |= unknown
-    out["survey"] = kind.astype("str")
+    out["survey"] = kind.astype(TEXT)
     score = out["score"].to_numpy(dtype=float)
     raw_score = _raw(frame, "score")
     for name, (lo, hi) in SURVEY_SCALES.items():
@@ -1017,7 +1022,7 @@ def _renewals(out: pd.DataFrame, frame: pd.DataFrame, rep: _Reporter, aside: np.
     rep.rows_problem(Code.UNKNOWN_CATEGORY, "outcome", np.flatnonzero(unknown), raw,
                      lambda v: f"Renewal outcome {v!r} is not renewed, churned or open; the row was set aside.")
     aside |= unknown
-    out["outcome"] = mapped.astype("str")
+    out["outcome"] = mapped.astype(TEXT)
 
 
 _CCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "CHF": "CHF", "A$": "AUD",
@@ -1029,4 +1034,4 @@ def _currency_codes(s: pd.Series) -> pd.Series:
     if present.empty:
         return s
     table = {v: _CCY_SYMBOLS.get(v.strip().upper(), v.strip().upper()) for v in pd.unique(present)}
-    return s.map(table).astype("str")
+    return s.map(table).astype(TEXT)

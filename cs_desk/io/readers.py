@@ -359,20 +359,56 @@ def _calamine_rows(path: Path, name: str) -> list[list]:
         return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
-def _read_calamine(path: Path, file: str, on_sheet: SheetCallback | None = None) -> ReadResult:
+def _typed_or_rows(path: Path, name: str, part: str | None, file: str, typed: bool) -> RawSheet | list[list]:
+    """The sheet as typed columns when :mod:`typed_sheets` can give exactly what the cell-by-cell
+    reader would, else its rows cell by cell."""
+    if typed and part is not None:
+        from . import typed_sheets
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                head = typed_sheets.head_rows(zf, part, HEADER_SCAN_ROWS + 10)
+            raw = None if head is None else typed_sheets.read_sheet(path, name, head[0], head[1], file)
+        except Exception:  # noqa: BLE001 - the typed route is only a shortcut: read cell by cell
+            raw = None
+        if raw is not None:
+            return raw
+    return _calamine_rows(path, name)
+
+
+def _read_calamine(path: Path, file: str, on_sheet: SheetCallback | None = None,
+                   typed: bool | None = None) -> ReadResult:
+    """Every worksheet with python-calamine; sheets whose values fit the typed route
+    (:mod:`cs_desk.io.typed_sheets`, on when fastexcel and pyarrow are installed and ``typed`` is
+    not False) come as typed columns without a Python object per cell."""
     from concurrent.futures import ThreadPoolExecutor
 
     from python_calamine import CalamineWorkbook
 
+    from . import typed_sheets
+
     with CalamineWorkbook.from_path(str(path)) as wb:
         names = [m.name for m in wb.sheets_metadata if not str(m.typ).endswith("ChartSheet")]
+    if typed is None:
+        typed = typed_sheets.available()
+    with zipfile.ZipFile(path) as zf:
+        parts = _sheet_parts(zf)
+        sizes = {name: zf.getinfo(part).file_size for name, part in parts.items() if part in zf.NameToInfo}
     sheets: list[RawSheet] = []
     problems: list[Problem] = []
-    # calamine parses without the GIL: sheets are parsed side by side (one workbook handle each)
+    # both readers parse without the GIL: sheets are parsed side by side (one workbook handle
+    # each). They are delivered in workbook order; the largest sheet starts first on one worker
+    # while the other takes the rest in order, so the first sheets are ready to clean early.
+    largest = max(names, key=lambda n: sizes.get(n, 0)) if names else None
+    order = sorted(names, key=lambda n: n != largest)
     with ThreadPoolExecutor(max_workers=min(2, max(len(names), 1))) as pool:
-        futures = [pool.submit(_calamine_rows, path, name) for name in names]
-        for name, fut in zip(names, futures):
-            raw, probs = rows_to_sheet(fut.result(), file, name, first_row=1)
+        started = {name: pool.submit(_typed_or_rows, path, name, parts.get(name), file, typed) for name in order}
+        for name in names:
+            got = started[name].result()
+            if isinstance(got, RawSheet):
+                raw, probs = got, []
+            else:
+                raw, probs = rows_to_sheet(got, file, name, first_row=1)
             problems.extend(probs)
             if raw is not None:
                 sheets.append(raw)
@@ -401,7 +437,10 @@ def _read_openpyxl(path: Path, file: str) -> ReadResult:
 
 def read_excel(path: str | Path, engine: str = "auto", on_sheet: SheetCallback | None = None) -> ReadResult:
     """Read every worksheet of an .xlsx/.xlsm (or a file with an Excel name that is really
-    something else: legacy .xls, an encrypted workbook, HTML) into RawSheets."""
+    something else: legacy .xls, an encrypted workbook, HTML) into RawSheets.
+
+    ``engine``: ``"auto"`` (python-calamine, typed columns where they fit, openpyxl if calamine
+    fails), ``"calamine"``, ``"cells"`` (python-calamine cell by cell only) or ``"openpyxl"``."""
     p = Path(path)
     file = str(path)
     if not p.is_file():
@@ -454,8 +493,8 @@ def read_excel(path: str | Path, engine: str = "auto", on_sheet: SheetCallback |
         if delivered:
             break  # a reader that failed after delivering sheets is not retried (no duplicates)
         try:
-            if eng == "calamine":
-                sheets, problems = _read_calamine(p, file, deliver)
+            if eng in ("calamine", "cells"):
+                sheets, problems = _read_calamine(p, file, deliver, typed=False if eng == "cells" else None)
             else:
                 sheets, problems = _read_openpyxl(p, file)
                 for raw in sheets:
@@ -622,7 +661,7 @@ def read_csv(path: str | Path) -> ReadResult:
     width = max((len(r) for r in sample_rows), default=1)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delim, header=None, names=list(range(width)),
-                            dtype=str, keep_default_na=False, na_filter=False, engine="c",
+                            dtype=object, keep_default_na=False, na_filter=False, engine="c",
                             skip_blank_lines=False, quotechar='"', doublequote=True)
         rows = frame.to_numpy(dtype=object)
     except (pd.errors.ParserError, ValueError):
