@@ -10,8 +10,8 @@ from . import support  # noqa: F401  (tickets)
 from . import onboarding  # noqa: F401  (onboarded accounts, time to onboard)
 from . import advocacy  # noqa: F401  (referrals, relationship score)
 from . import health_mix  # noqa: F401  (share of accounts per health band, rebuilt as of each period end)
-from .engine import KpiResult, UsageError, compute, compute_many, movements
+from .engine import KpiResult, UsageError, compute, compute_many, months_covered, movements
 from .registry import FAMILIES, KPI, REGISTRY, get, headline_kpis, registry_frame
 
-__all__ = ["KPI", "KpiResult", "REGISTRY", "FAMILIES", "UsageError", "compute", "compute_many", "movements", "get",
+__all__ = ["KPI", "KpiResult", "REGISTRY", "FAMILIES", "UsageError", "compute", "compute_many", "months_covered", "movements", "get",
            "headline_kpis", "registry_frame"]

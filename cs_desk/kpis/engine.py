@@ -107,6 +107,22 @@ def default_range(dataset: Dataset, ctx_grid=None) -> tuple[pd.Timestamp, pd.Tim
     return month_start(min(dates)), month_start(max(dates))
 
 
+def _window(rng, start, end) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    if rng is None and (start is None or end is None):
+        return None
+    return (month_start(start) if start is not None else rng[0],
+            month_start(end) if end is not None else rng[1])
+
+
+def months_covered(dataset: Dataset, start=None, end=None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last month :func:`compute` reports for ``start`` / ``end`` (None: nothing
+    dated and no explicit range). Builds (and caches in the dataset) the MRR grid."""
+    ctx = Context(dataset, [], None, {})
+    if dataset.has_revenue:
+        build_grid(ctx)
+    return _window(default_range(dataset, ctx.grid), start, end)
+
+
 def resolve_kpis(kpis) -> list[KPI]:
     """The KPIs asked for by id; by default every KPI except the on-request ones (``default=False``)."""
     if not kpis:
@@ -164,13 +180,12 @@ def _compute(dataset: Dataset, start, end, fields: tuple[str, ...], granularity:
     ctx = Context(dataset, [], fields[0] if len(fields) == 1 else (fields or None), dict(options or {}))
     if dataset.has_revenue:
         build_grid(ctx)
-    rng = default_range(dataset, ctx.grid)
-    if rng is None and (start is None or end is None):  # nothing dated and no explicit range
+    window = _window(default_range(dataset, ctx.grid), start, end)
+    if window is None:  # nothing dated and no explicit range
         return [KpiResult(pd.DataFrame(columns=TIDY_COLUMNS),
                           [(k.id, missing_reason(k.needs, set()) or "no data") for k in chosen],
                           list(dataset.problems) + ctx.problems, c) for c in _field_contexts(ctx)]
-    first = month_start(start) if start is not None else rng[0]
-    last = month_start(end) if end is not None else rng[1]
+    first, last = window
     if last < first:
         raise UsageError(f"--to {last:%Y-%m} is before --from {first:%Y-%m}")
     ctx.periods = make_periods(first, last, granularity)

@@ -9,12 +9,16 @@ GUI and the Excel add-in render the same bundle, so they never disagree on a num
 Each section is computed by one function (``kpi_section``, ``movement_section``, ...); a section
 whose data is missing (no revenue table, no accounts ...) comes back empty and says why in
 ``bundle.notes``. Long work reports ``progress(fraction, text)`` and stops with
-:class:`Cancelled` when ``cancelled()`` turns true; nothing here knows about threads or Qt.
+:class:`Cancelled` when ``cancelled()`` turns true; nothing here knows about Qt. The per-account
+sections and the health-mix KPIs (:func:`accounts_lane`) run in a worker thread beside the KPI
+pass: both are numpy work that releases the GIL, so the two cores share them.
 """
 from __future__ import annotations
 
 import math
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -23,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ..kpis import KpiResult, compute, compute_many, headline_kpis
+from ..kpis import KpiResult, compute, compute_many, headline_kpis, months_covered
 from ..kpis.registry import REGISTRY, base_id, get as get_kpi
 from ..periods import add_months, month_start, parse_month
 from ..problems import Problem, problems_frame
@@ -143,8 +147,37 @@ def build_bundle(dataset: Dataset, health_model=None, playbooks=None, start=None
         notes.append("No action list: the playbooks could not be loaded (see the problems).")
 
     step(0.02, "Computing KPIs")
-    kpis, kpis_by = kpi_section(dataset, _month(start), _month(end), by_fields, step, model)
-    problems += kpis.problems
+    options = {"health_model": model} if model is not None else None
+    window = months_covered(dataset, _month(start), _month(end))
+    stop = threading.Event()  # the KPI lane failed or was cancelled: the accounts lane stops too
+
+    def halted() -> bool:
+        return stop.is_set() or (cancelled is not None and bool(cancelled()))
+
+    # two lanes side by side (their numpy work runs on both cores): the KPIs, movements and
+    # cohorts here; the health-mix KPIs and the per-account sections in a worker thread
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cs-desk-accounts") as pool:
+        side = pool.submit(accounts_lane, dataset, model, rules, by_fields, window, options, books, halted)
+        try:
+            kpis, kpis_by = kpi_section(dataset, _month(start), _month(end), by_fields, health_model=model)
+            step(0.55, "MRR movements")
+            movements = movement_section(kpis)
+            omitted: list[str] = []
+            if cohorts:
+                step(0.6, "Cohorts")
+                cohort_tables, projection = cohort_section(kpis)
+            else:
+                cohort_tables, projection = None, pd.DataFrame()
+                omitted.append("cohorts")
+            step(0.7, "Health scores, actions and books of business")
+        except BaseException:
+            stop.set()
+            raise
+        lane = side.result()
+    step.timings.update({k: v for k, v in lane.timings.items() if k not in step.timings})
+    problems += kpis.problems + lane.problems
+    if lane.health_mix is not None and not kpis.table.empty:
+        kpis.table = pd.concat([kpis.table, lane.health_mix], ignore_index=True)
     kpi_table = tidy_kpi_table(kpis, kpis_by)
     periods = kpis.context.periods if kpis.context is not None else []  # calendar months
     first = periods[0].start if periods else None
@@ -152,39 +185,16 @@ def build_bundle(dataset: Dataset, health_model=None, playbooks=None, start=None
     as_of = periods[-1].end if periods else None
     if not periods:
         notes.append("No KPI could be computed: the inputs hold no revenue, survey, ticket or usage data.")
-
-    step(0.55, "MRR movements")
-    movements = movement_section(kpis)
     if movements.empty and not dataset.has_revenue:
         notes.append("MRR movements and cohorts need an MRR table or subscriptions.")
-
-    step(0.6, "Per-account snapshot")
-    snapshot, previous = snapshot_section(dataset, last)
-    problems += snapshot.attrs.get("problems", [])
-    if snapshot.empty:
+    if lane.snapshot_empty:
         notes.append("The per-account snapshot needs an accounts table or revenue data.")
-
-    step(0.7, "Health scores")
-    accounts = health_section(model, snapshot, previous)
+    accounts = lane.accounts
     health = score_table(accounts)
     mix = health_mix_section(kpis, health)
-
-    step(0.75, "Actions")
-    actions = actions_section(accounts, rules)
-
-    omitted: list[str] = []
-    if cohorts:
-        step(0.8, "Cohorts")
-        cohort_tables, projection = cohort_section(kpis)
-    else:
-        cohort_tables, projection = None, pd.DataFrame()
-        omitted.append("cohorts")
-
+    actions = lane.actions
     if books:
-        step(0.9, "Books of business")
-        book_table = books_section(accounts, by_fields)
-        risks = risk_section(accounts, actions, by_fields)
-        expansion = expansion_section(accounts, by_fields)
+        book_table, risks, expansion = lane.books
     else:
         book_table = books_section(pd.DataFrame(), [])  # empty, with the section's columns
         risks = risk_section(pd.DataFrame(), None, [])
@@ -250,11 +260,11 @@ def usable_by_fields(dataset: Dataset, by) -> tuple[list[str], list[str]]:
 # sections
 def kpi_section(dataset: Dataset, start, end, by: list[str], step: Callable[[float, str], None] | None = None,
                 health_model=None) -> tuple[KpiResult, dict[str, KpiResult]]:
-    """Every KPI for the portfolio (group "all") and, per ``by`` field, per group value; the
-    health KPIs (``health_mix`` ...) use ``health_model``.
+    """Every default KPI for the portfolio (group "all") and, per ``by`` field, per group value.
 
     All fields are computed in one pass (``compute_many``), whose first field also gives the
-    portfolio rows, so the portfolio is not computed twice."""
+    portfolio rows, so the portfolio is not computed twice. The on-request health KPIs come from
+    :func:`health_mix_kpis` (``build_bundle`` runs them beside this)."""
     options = {"health_model": health_model} if health_model is not None else None
     results = compute_many(dataset, start, end, by=by, options=options)
     if by:
@@ -264,20 +274,59 @@ def kpi_section(dataset: Dataset, start, end, by: list[str], step: Callable[[flo
     else:
         kpis = compute(dataset, start, end, options=options)
     if step is not None:
-        step(0.45, "Health mix KPIs")
-    _add_health_mix(kpis, dataset, options)
+        step(0.45, "KPIs computed")
     return kpis, results
 
 
-def _add_health_mix(kpis: KpiResult, dataset: Dataset, options) -> None:
-    """The on-request health KPIs (scores rebuilt as of every period end), for the portfolio only:
-    the costliest KPIs, so not repeated per group."""
-    ctx = kpis.context
-    if kpis.table.empty or ctx is None or not ctx.periods or not dataset.has_revenue:
-        return
+def health_mix_kpis(dataset: Dataset, window, options) -> pd.DataFrame | None:
+    """The on-request health KPIs (scores rebuilt as of every month end of ``window``), for the
+    portfolio only: the costliest KPIs, so not repeated per group. None without revenue data."""
+    if window is None or window[1] < window[0] or not dataset.has_revenue:
+        return None
     ids = [k.id for k in REGISTRY.values() if k.family == "health"]
-    extra = compute(dataset, ctx.periods[0].start, add_months(ctx.periods[-1].end, -1), kpis=ids, options=options)
-    kpis.table = pd.concat([kpis.table, extra.table], ignore_index=True)
+    return compute(dataset, window[0], window[1], kpis=ids, options=options).table
+
+
+@dataclass
+class AccountsLane:
+    """What :func:`accounts_lane` computed: health-mix KPI rows, the scored snapshot, actions and
+    books of business (each section as in the bundle), with problems and step timings."""
+
+    health_mix: pd.DataFrame | None
+    accounts: pd.DataFrame
+    snapshot_empty: bool
+    actions: pd.DataFrame
+    books: tuple | None
+    problems: list
+    timings: dict
+
+
+def accounts_lane(dataset: Dataset, model, rules, by_fields: list[str], window, options, books: bool = True,
+                  halted: Callable[[], bool] | None = None) -> AccountsLane:
+    """The sections that hang on the per-account snapshot, plus the health-mix KPIs: the part of
+    the bundle that does not need the KPI pass, so ``build_bundle`` runs it beside that pass.
+    ``halted()`` is checked between steps (the lane then stops with :class:`Cancelled`)."""
+    timings: dict[str, float] = {}
+
+    def timed(label: str, fn, *args):
+        if halted is not None and halted():
+            raise Cancelled("cancelled")
+        t0 = time.perf_counter()
+        out = fn(*args)
+        timings[label] = round(time.perf_counter() - t0, 4)
+        return out
+
+    mix_rows = timed("Health mix KPIs", health_mix_kpis, dataset, window, options)
+    snapshot, previous = timed("Per-account snapshot", snapshot_section, dataset, window[1] if window else None)
+    accounts = timed("Health scores", health_section, model, snapshot, previous)
+    actions = timed("Actions", actions_section, accounts, rules)
+    parts = None
+    if books:
+        parts = timed("Books of business", lambda: (books_section(accounts, by_fields),
+                                                    risk_section(accounts, actions, by_fields),
+                                                    expansion_section(accounts, by_fields)))
+    return AccountsLane(mix_rows, accounts, snapshot.empty, actions, parts,
+                        list(snapshot.attrs.get("problems", [])), timings)
 
 
 def tidy_kpi_table(kpis: KpiResult, kpis_by: dict[str, KpiResult]) -> pd.DataFrame:
