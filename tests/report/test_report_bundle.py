@@ -182,3 +182,51 @@ def test_each_section_can_be_left_out_alone(demo_dataset):
     no_books = build_bundle(demo_dataset, by=("segment",), books=False)
     assert no_books.omitted == ("books",) and no_books.books.empty and no_books.risks.empty
     assert no_books.cohorts is not None and not no_books.cohort_projection.empty
+
+
+def test_cancel_reaches_the_accounts_lane(demo_dataset):
+    """The worker lane checks ``cancelled()`` between its steps: cancelling once the KPI pass has
+    started stops the whole bundle, and no worker thread is left running."""
+    import threading
+
+    started = threading.Event()
+
+    def cancel_once_started():
+        if threading.current_thread().name.startswith("cs-desk-accounts"):
+            started.set()
+            return True
+        return False
+
+    with pytest.raises(Cancelled):
+        build_bundle(demo_dataset, by=("segment",), cancelled=cancel_once_started)
+    assert started.is_set()
+    assert not [t for t in threading.enumerate() if t.name.startswith("cs-desk-accounts")]
+
+
+def test_a_failing_kpi_lane_stops_the_accounts_lane(demo_dataset, monkeypatch):
+    import threading
+
+    from cs_desk.report import bundle as bundle_mod
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("KPI pass failed")
+
+    monkeypatch.setattr(bundle_mod, "kpi_section", broken)
+    with pytest.raises(RuntimeError, match="KPI pass failed"):
+        build_bundle(demo_dataset, by=("segment",))
+    assert not [t for t in threading.enumerate() if t.name.startswith("cs-desk-accounts")]
+
+
+def test_accounts_lane_equals_the_sections_one_by_one(bundle, demo_dataset):
+    from cs_desk.kpis import months_covered
+    from cs_desk.report import bundle as b
+
+    window = months_covered(demo_dataset)
+    assert window == (bundle.start, bundle.end)
+    snapshot, previous = b.snapshot_section(demo_dataset, window[1])
+    accounts = b.health_section(bundle.health_model, snapshot, previous)
+    pd.testing.assert_frame_equal(bundle.snapshot, accounts)
+    mix = b.health_mix_kpis(demo_dataset, window, {"health_model": bundle.health_model})
+    assert len(mix) and {"health_mix[red]", "accounts_at_risk"} <= set(mix["kpi"])
+    got = bundle.kpis.table.tail(len(mix)).reset_index(drop=True)  # appended after the default KPIs
+    pd.testing.assert_frame_equal(got, mix.reset_index(drop=True))
