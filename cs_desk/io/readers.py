@@ -51,7 +51,9 @@ class RawSheet:
     """One sheet (or csv file) as read: source header names and raw cell values.
 
     ``frame`` has one column per source column (named by its header text, made unique) and
-    object dtype; text stays text (``"NA"`` is not missing). ``row_numbers[i]`` is the 1-based
+    object dtype; text stays text (``"NA"`` is not missing). A worksheet read by
+    :mod:`cs_desk.io.typed_sheets` has typed columns instead (float64, datetime64, ``str``,
+    bool) holding the same values. ``row_numbers[i]`` is the 1-based
     row of data row ``i`` as the user sees it (the header of a csv is row 1).
     """
 

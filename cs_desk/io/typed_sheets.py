@@ -9,9 +9,10 @@ file:
 * the header row that :func:`~cs_desk.io.readers.detect_header` finds in the sheet's first rows
   (read here straight from the sheet XML) and every row above it hold only text, and fastexcel
   takes that row as its header, column for column;
-* every column holds one type of value (``dtype_coercion="strict"``: a column of numbers with one
-  ``n/a`` in it, or dates mixed with text, fails) and no cell failed to convert (fastexcel's own
-  list of such cells is checked too);
+* every column holds one type of value: with ``dtype_coercion="strict"`` fastexcel refuses a
+  column that mixes dates and text, and a number column with an ``n/a`` in it comes typed as
+  numbers with that cell missing *and* listed among the cells it could not convert — that list
+  must be empty (types are inferred from every row, not a sample);
 * no column is a duration.
 
 Any other sheet, and every sheet when fastexcel or pyarrow is not installed, is read cell by
