@@ -276,29 +276,50 @@ _FORMULA_NO_VALUE = re.compile(
     rb'<c r="([A-Z]{1,3})(\d+)"[^>]*>\s*(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*(?:<is>\s*</is>)?\s*</c>')
 
 
+def _local(el: Element) -> str:
+    return el.tag.rsplit("}", 1)[-1]
+
+
+def _part_path(target: str) -> str:
+    """A relationship target of xl/workbook.xml as a zip member path."""
+    target = target.lstrip("/")
+    return target if target.startswith("xl/") else "xl/" + target
+
+
+def _workbook_relationships(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, part path) of xl/workbook.xml; raises on a missing or bad part."""
+    from defusedxml.ElementTree import fromstring  # entity expansion off
+
+    rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    return {r.get("Id"): (r.get("Type", ""), _part_path(r.get("Target", "")))
+            for r in rels.iter() if _local(r) == "Relationship" and r.get("Target")}
+
+
+def _shared_strings_part(zf: zipfile.ZipFile) -> str | None:
+    """The workbook's shared-strings part, or None (none, or unreadable relationships)."""
+    try:
+        rels = _workbook_relationships(zf)
+    except Exception:  # noqa: BLE001 - no relationships: no shared strings
+        return None
+    return next((path for typ, path in rels.values() if typ.endswith("/sharedStrings")), None)
+
+
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> worksheet part path, from workbook.xml and its relationships."""
     from defusedxml.ElementTree import fromstring  # entity expansion off
 
-    def local(el: Element) -> str:
-        return el.tag.rsplit("}", 1)[-1]
-
     try:
         wb = fromstring(zf.read("xl/workbook.xml"))
-        rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        rels = _workbook_relationships(zf)
     except Exception:  # noqa: BLE001 - a scan that cannot run is not an error in itself
         return {}
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter() if local(r) == "Relationship"}
     out = {}
     for el in wb.iter():
-        if local(el) != "sheet":
+        if _local(el) != "sheet":
             continue
         rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
-        target = targets.get(rid, "")
-        if not target:
-            continue
-        target = target.lstrip("/")
-        out[el.get("name")] = target if target.startswith("xl/") else "xl/" + target
+        if rid in rels:
+            out[el.get("name")] = rels[rid][1]
     return out
 
 

@@ -69,23 +69,11 @@ def _text(el) -> str:
     return "".join(parts)
 
 
-def _shared_strings_part(zf: zipfile.ZipFile) -> str | None:
-    from defusedxml.ElementTree import fromstring  # entity expansion off
-
-    try:
-        rels = fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except Exception:  # noqa: BLE001 - no relationships: no shared strings
-        return None
-    for r in rels.iter():
-        if r.tag.endswith("Relationship") and r.get("Type", "").endswith("/sharedStrings"):
-            target = r.get("Target", "").lstrip("/")
-            return target if target.startswith("xl/") else "xl/" + target
-    return None
-
-
 def _shared_strings(zf: zipfile.ZipFile, upto: int) -> list[str] | None:
     """The first ``upto + 1`` shared strings (streamed: a big table is not read to its end)."""
     from defusedxml.ElementTree import iterparse
+
+    from .readers import _shared_strings_part
 
     part = _shared_strings_part(zf)
     if part is None:
