@@ -107,7 +107,12 @@ def default_range(dataset: Dataset, ctx_grid=None) -> tuple[pd.Timestamp, pd.Tim
     return month_start(min(dates)), month_start(max(dates))
 
 
-def _window(rng, start, end) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def _window(ctx: Context, start, end) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last month for ``start`` / ``end`` (default: what the data covers); builds the
+    context's MRR grid. None: nothing dated and no explicit range."""
+    if ctx.dataset.has_revenue:
+        build_grid(ctx)
+    rng = default_range(ctx.dataset, ctx.grid)
     if rng is None and (start is None or end is None):
         return None
     return (month_start(start) if start is not None else rng[0],
@@ -117,10 +122,7 @@ def _window(rng, start, end) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 def months_covered(dataset: Dataset, start=None, end=None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The first and last month :func:`compute` reports for ``start`` / ``end`` (None: nothing
     dated and no explicit range). Builds (and caches in the dataset) the MRR grid."""
-    ctx = Context(dataset, [], None, {})
-    if dataset.has_revenue:
-        build_grid(ctx)
-    return _window(default_range(dataset, ctx.grid), start, end)
+    return _window(Context(dataset, [], None, {}), start, end)
 
 
 def resolve_kpis(kpis) -> list[KPI]:
@@ -178,9 +180,7 @@ def _compute(dataset: Dataset, start, end, fields: tuple[str, ...], granularity:
     chosen = resolve_kpis(kpis)
     _check_fields(dataset, fields)
     ctx = Context(dataset, [], fields[0] if len(fields) == 1 else (fields or None), dict(options or {}))
-    if dataset.has_revenue:
-        build_grid(ctx)
-    window = _window(default_range(dataset, ctx.grid), start, end)
+    window = _window(ctx, start, end)
     if window is None:  # nothing dated and no explicit range
         return [KpiResult(pd.DataFrame(columns=TIDY_COLUMNS),
                           [(k.id, missing_reason(k.needs, set()) or "no data") for k in chosen],

@@ -29,7 +29,7 @@ import pandas as pd
 from ..dataset import Dataset
 from ..kpis import KpiResult, compute, compute_many, headline_kpis, months_covered
 from ..kpis.registry import REGISTRY, base_id, get as get_kpi
-from ..periods import add_months, month_start, parse_month
+from ..periods import month_start, parse_month
 from ..problems import Problem, problems_frame
 
 Progress = Callable[[float, str], None]
@@ -258,7 +258,7 @@ def usable_by_fields(dataset: Dataset, by) -> tuple[list[str], list[str]]:
 
 # ------------------------------------------------------------------------------------------------
 # sections
-def kpi_section(dataset: Dataset, start, end, by: list[str], step: Callable[[float, str], None] | None = None,
+def kpi_section(dataset: Dataset, start, end, by: list[str],
                 health_model=None) -> tuple[KpiResult, dict[str, KpiResult]]:
     """Every default KPI for the portfolio (group "all") and, per ``by`` field, per group value.
 
@@ -273,8 +273,6 @@ def kpi_section(dataset: Dataset, start, end, by: list[str], step: Callable[[flo
         kpis = KpiResult(table, list(first.skipped), list(first.problems), first.context)
     else:
         kpis = compute(dataset, start, end, options=options)
-    if step is not None:
-        step(0.45, "KPIs computed")
     return kpis, results
 
 
