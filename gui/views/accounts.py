@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
 from ..formatting import format_cell, format_value
 from ..models import FilterableTable
 from .charts import ChartCanvas
+from .scrolling import scroll_area
 
 BAND_COLOURS = {"green": QColor(200, 230, 201), "yellow": QColor(255, 245, 157), "red": QColor(255, 205, 210)}
 FIRST_COLUMNS = ["account_id", "account_name", "band", "score", "health_score", "csm", "segment", "plan", "mrr",
@@ -72,10 +73,7 @@ class AccountPanel(QWidget):
         v.addWidget(QLabel("<b>Actions</b>", self))
         v.addWidget(self.actions)
         v.addStretch(1)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(inner)
+        scroll = scroll_area(inner, self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll)

@@ -9,11 +9,12 @@ import math
 
 import pandas as pd
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel,
                                QVBoxLayout, QWidget)
 
 from ..formatting import format_value
 from .charts import ChartCanvas
+from .scrolling import scroll_area
 from .tiles import KpiTile
 
 GRANULARITIES = (("Months", "month"), ("Quarters", "quarter"), ("Years", "year"))
@@ -105,10 +106,7 @@ class Dashboard(QWidget):
         v.addLayout(self.tile_grid)
         v.addWidget(self.info)
         v.addLayout(charts, 1)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(inner)
+        scroll = scroll_area(inner, self)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(scroll, 1)

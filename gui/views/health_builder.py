@@ -19,12 +19,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QScrollArea, QSlider,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QSlider,
                                QSplitter, QVBoxLayout, QWidget)
 
 from ..models import FilterableTable
 from .charts import ChartCanvas
+from .scrolling import scroll_area
 
 BANDS = ("red", "yellow", "green", "unknown")
 SCALE_TYPES = ("linear", "bounded", "bands", "percentile", "yesno")
@@ -320,10 +321,7 @@ class HealthBuilder(QWidget):
         ll.addWidget(bands_box)
         ll.addWidget(self.profiles_note)
         ll.addStretch(1)
-        left = QScrollArea(self)
-        left.setWidgetResizable(True)
-        left.setFrameShape(QFrame.Shape.NoFrame)
-        left.setWidget(left_inner)
+        left = scroll_area(left_inner, self)
 
         # right: effects --------------------------------------------------------------------------
         self.chart = ChartCanvas("Score distribution (outline: saved model)", self)
