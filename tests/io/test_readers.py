@@ -223,3 +223,96 @@ def test_excel_2003_xml_refused(tmp_path):
                  "</Workbook>")
     sheets, problems = read(p)
     assert sheets == [] and codes(problems) == ["unsupported_format"] and ".xlsx" in problems[0].message
+
+
+# --------------------------------------------------------------------------- member_chunks
+def _inflaters():
+    import zlib
+
+    kinds = [("zlib", lambda: (zlib.decompressobj(-zlib.MAX_WBITS), zlib.error))]
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return kinds
+    return kinds + [("isal", lambda: (isal_zlib.decompressobj(-zlib.MAX_WBITS), isal_zlib.error))]
+
+
+@pytest.fixture(params=_inflaters(), ids=lambda k: k[0])
+def inflater(request, monkeypatch):
+    monkeypatch.setattr(readers, "_raw_inflater", request.param[1])
+    return request.param[0]
+
+
+def _zip(path, members, method=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("size", [7, 4096, 1 << 22])
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_BZIP2])
+def test_member_chunks_give_the_member_bytes(tmp_path, inflater, size, method):
+    import random
+
+    rnd = random.Random(3)
+    members = {
+        "xl/worksheets/sheet1.xml": "".join(f'<row r="{i}"><c r="A{i}"><v>{rnd.random()}</v></c></row>'
+                                            for i in range(20_000)).encode(),
+        "empty.xml": b"",
+        "same.xml": b"a" * 300_000,  # high ratio: output is held back between calls
+    }
+    path = _zip(tmp_path / "m.zip", members, method)
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            chunks = list(readers.member_chunks(path, info, size))
+            assert b"".join(chunks) == members[info.filename]
+            assert all(chunks)  # no empty chunks
+
+
+def test_member_chunks_refuse_damaged_members(tmp_path, inflater):
+    data = "".join(f"<c>{i * 7919 % 10007}</c>" for i in range(50_000)).encode()
+    path = _zip(tmp_path / "d.zip", {"s.xml": data})
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("s.xml")
+    # declares fewer bytes than it inflates to (a zip bomb lies like this)
+    import copy
+
+    small = copy.copy(info)
+    small.file_size = len(data) // 2
+    with pytest.raises(zipfile.BadZipFile, match="declared size"):
+        b"".join(readers.member_chunks(path, small, 4096))
+    # the compressed bytes are garbled in the middle
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename)
+    raw[start + 100:start + 400] = b"\xff" * 300
+    garbled = tmp_path / "g.zip"
+    garbled.write_bytes(bytes(raw))
+    with pytest.raises(zipfile.BadZipFile):
+        b"".join(readers.member_chunks(garbled, info, 4096))
+    # the file ends before the member does
+    cut = tmp_path / "c.zip"
+    cut.write_bytes(path.read_bytes()[:start + info.compress_size // 2])
+    with pytest.raises(zipfile.BadZipFile, match="cut short"):
+        b"".join(readers.member_chunks(cut, info, 4096))
+
+
+def test_formula_scan_across_chunks_and_inflaters(tmp_path, inflater, monkeypatch):
+    """A formula without a saved value is found wherever the chunk boundaries fall."""
+    p = tmp_path / "many.xlsx"
+    wb = xlsxwriter.Workbook(str(p))
+    ws = wb.add_worksheet("S")
+    ws.write_row(0, 0, ["account_id", "mrr"])
+    for r in range(1, 3000):
+        ws.write_string(r, 0, f"A{r}")
+        if r % 997 == 0:
+            ws.write_formula(r, 1, f"=LEN(A{r + 1})", None, "")
+        else:
+            ws.write_number(r, 1, r)
+    wb.close()
+    # xlsxwriter stores a formula's result as <v>0</v> by default; "" gives a cell with no value
+    original = readers.member_chunks
+    for size in (64, 1 << 22):
+        monkeypatch.setattr(readers, "member_chunks", lambda path, info, size=size: original(path, info, size))
+        problems = readers.scan_formulas_without_value(p, str(p))
+        assert [(x.row, x.column) for x in problems] == [(998, "B"), (1995, "B"), (2992, "B")]
