@@ -60,12 +60,32 @@ def _is_missing_scalar(v) -> bool:
     return v is pd.NaT or (isinstance(v, np.floating) and np.isnan(v))
 
 
+def _arrow_text(dtype) -> bool:
+    """Text held in Arrow (the typed worksheet route's ``str`` columns with pyarrow installed)."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def _arrow_unique_map(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques) by Arrow's dictionary encoding: a Python ``str`` only per distinct
+    value, none per row; missing values get code -1."""
+    import pyarrow as pa
+
+    arr = pa.array(values.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    encoded = arr.dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+
+
 def _unique_map(values) -> tuple[np.ndarray | None, np.ndarray]:
     """(codes, uniques) to parse each distinct value once, or (None, values) when most values
     are distinct (factorizing millions of distinct strings costs more than it saves).
     A categorical Series is already factorized."""
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.codes.to_numpy(dtype=np.int64), np.asarray(values.cat.categories, dtype=object)
+    if isinstance(values, pd.Series) and _arrow_text(values.dtype):
+        return _arrow_unique_map(values)
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     n = len(arr)
     if n > 400_000:

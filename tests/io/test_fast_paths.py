@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pandas as pd
 
 from cs_desk.io import clean
@@ -125,3 +128,35 @@ def test_workbook_date_cells_with_blanks():
     assert list(status[-2:]) == [clean.SENTINEL, clean.OK]
     stamps, _, _ = clean.parse_dates(pd.Series(cells, dtype=object), keep_time=True)
     assert stamps[0] == np.datetime64("2024-01-05T10:30") and stamps[6] == np.datetime64("2024-03-01T08:00")
+
+
+_TEXTS = st.one_of(st.none(), st.sampled_from(["", " ", "A1", "a1", "1.0", "NA", "é", "x\ny"]), st.text(max_size=5))
+
+
+@given(st.lists(_TEXTS, max_size=60))
+@settings(max_examples=150, deadline=None)
+def test_arrow_text_codes_same_values_as_object_route(values):
+    """Arrow-held text (the typed worksheet route) is factorized by Arrow; codes and uniques
+    must give back exactly the values, with -1 where the object route has a missing value."""
+    pytest.importorskip("pyarrow")
+    arrow = pd.Series(pd.array(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    assert clean._arrow_text(arrow.dtype)
+    codes, uniques = clean._unique_map(arrow)
+    want_codes, want_uniques = clean._unique_map(arrow.astype(object))
+    assert codes.dtype == np.int64 and uniques.dtype == object
+    assert len(set(uniques)) == len(uniques)  # each distinct value once
+    got = [None if c < 0 else uniques[c] for c in codes]
+    want = [None if c < 0 else want_uniques[c] for c in want_codes]
+    assert got == want == [None if v is None else v for v in values]
+
+
+def test_arrow_text_cleaned_like_object_text():
+    """A text column cleans to the same values and statuses whichever storage it arrives in."""
+    pytest.importorskip("pyarrow")
+    raw = ["ACC-1", " ACC-2 ", None, "", "7.0", "ACC-1"] * 3
+    arrow = pd.Series(pd.array(raw, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    obj = pd.Series(raw, dtype=object)
+    for parse in (clean.parse_ids, clean.parse_text):
+        (a_vals, a_status), (o_vals, o_status) = parse(arrow), parse(obj)
+        assert np.array_equal(a_status, o_status)
+        assert pd.Series(a_vals, dtype=object).fillna("<na>").tolist() == pd.Series(o_vals, dtype=object).fillna("<na>").tolist()
