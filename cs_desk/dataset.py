@@ -17,6 +17,9 @@ from .schema import TABLES
 T = TypeVar("T")
 #: derived results kept per cache name (the most recently used ones)
 CACHE_SLOTS = 4
+#: :meth:`Dataset.codes` keeps one entry per (table, column) asked for: a bounded set (the
+#: schema's id and category columns), used by the loading checks, KPIs and snapshots alike
+CODES_SLOTS = 64
 
 
 @dataclass(frozen=True)
@@ -88,28 +91,47 @@ class Dataset:
         return pd.Index(sorted(ids), name="account_id")
 
     # -- derived data, computed once --------------------------------------------------------
-    def cached(self, name: str, key: Hashable, tables: Iterable[str], build: Callable[[], T]) -> T:
+    def cached(self, name: str, key: Hashable, tables: Iterable[str], build: Callable[[], T],
+               slots: int = CACHE_SLOTS) -> T:
         """``build()``, computed once for ``(name, key)`` as long as ``tables`` are unchanged.
 
         For derived data the engine needs again and again (the MRR grid, the account codes of
         event rows ...). A table counts as changed when ``tables[name]`` is another frame or
         its shape or columns changed; frames are not expected to be modified in place. The
-        result is shared between callers, who must not modify it. Up to :data:`CACHE_SLOTS`
-        keys are kept per name; the cache is not pickled.
+        result is shared between callers, who must not modify it. Up to ``slots`` keys are kept
+        per name (the most recently used); the cache is not pickled. Two threads asking for
+        the same key build it once (the second waits for the first).
         """
         stamp = tuple(self._stamp(t) for t in tables)
+
+        def lookup():
+            with self._cache_lock():
+                entries = self.__dict__.setdefault("_derived", {}).setdefault(name, OrderedDict())
+                hit = entries.get(key)
+                if hit is not None and _same_stamp(hit[0], stamp):
+                    entries.move_to_end(key)
+                    return entries, hit
+                return entries, None
+
+        entries, hit = lookup()
+        if hit is not None:
+            return hit[1]
+        # one build per key at a time: a thread that asks for what another is building waits for
+        # it (the report's two lanes need the same account codes) instead of building it again.
+        # The build runs outside the cache lock, since builds use other cached data.
         with self._cache_lock():
-            slots = self.__dict__.setdefault("_derived", {}).setdefault(name, OrderedDict())
-            hit = slots.get(key)
-            if hit is not None and _same_stamp(hit[0], stamp):
-                slots.move_to_end(key)
+            building = self.__dict__.setdefault("_derived_building", {})
+            key_lock = building.setdefault((name, key), threading.RLock())
+        with key_lock:
+            entries, hit = lookup()
+            if hit is not None:
                 return hit[1]
-        value = build()  # (outside the lock: builds may use other cached data)
-        with self._cache_lock():
-            slots[key] = (stamp, value)
-            slots.move_to_end(key)
-            while len(slots) > CACHE_SLOTS:
-                slots.popitem(last=False)
+            value = build()
+            with self._cache_lock():
+                entries[key] = (stamp, value)
+                entries.move_to_end(key)
+                while len(entries) > slots:
+                    entries.popitem(last=False)
         return value
 
     def codes(self, table: str, column: str = "account_id") -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +145,7 @@ class Dataset:
             uniques.setflags(write=False)
             return codes, uniques
 
-        return self.cached("codes", (table, column), (table,), build)
+        return self.cached("codes", (table, column), (table,), build, slots=CODES_SLOTS)
 
     def clear_cache(self) -> None:
         """Forget the derived data (see :meth:`cached`)."""
@@ -142,6 +164,7 @@ class Dataset:
         state = dict(self.__dict__)
         state.pop("_derived", None)
         state.pop("_derived_lock", None)
+        state.pop("_derived_building", None)
         return state
 
     @classmethod

@@ -137,3 +137,47 @@ def test_account_codes_factorised_once_and_shared(frames):
     again, _ = ds.codes("tickets")
     assert again is not codes
     assert np.array_equal(again, pd.factorize(ds.tables["tickets"]["account_id"])[0])
+
+
+def test_codes_of_every_table_and_column_stay_cached(frames):
+    """The report asks for the codes of many (table, column) pairs; none is evicted and built
+    again (four slots per name used to drop the first ones)."""
+    ds = fresh(frames)
+    pairs = [(t, "account_id") for t in ("accounts", "subscriptions", "mrr", "tickets", "surveys", "renewals")]
+    pairs += [("tickets", "priority"), ("tickets", "category"), ("surveys", "survey")]
+    first = {pair: ds.codes(*pair) for pair in pairs if pair[0] in ds.tables and pair[1] in ds.tables[pair[0]]}
+    assert len(first) >= 8
+    for pair, got in first.items():
+        assert ds.codes(*pair) is got
+
+
+def test_two_threads_asking_for_one_key_build_it_once(frames):
+    import threading
+    import time
+
+    ds = fresh(frames)
+    builds: list[str] = []
+    start = threading.Barrier(3)
+
+    def build():
+        builds.append(threading.current_thread().name)
+        time.sleep(0.2)  # long enough for the other thread to ask meanwhile
+        return object()
+
+    got: dict[str, object] = {}
+
+    def ask(name):
+        start.wait()
+        got[name] = ds.cached("slow", "key", ("tickets",), build)
+
+    threads = [threading.Thread(target=ask, args=(n,), name=n) for n in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert len(builds) == 1 and len(got) == 3
+    assert got["a"] is got["b"] is got["c"]
+    # another key is not held up by it, and a replaced table is built again
+    assert ds.cached("slow", "other", ("tickets",), build) is not got["a"] and len(builds) == 2
+    ds.tables["tickets"] = ds.tables["tickets"].copy()
+    assert ds.cached("slow", "key", ("tickets",), build) is not got["a"] and len(builds) == 3
