@@ -65,12 +65,16 @@ def _arrow_text(dtype) -> bool:
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
-def _arrow_unique_map(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _arrow_unique_map(values: pd.Series) -> tuple[np.ndarray | None, np.ndarray]:
     """(codes, uniques) by Arrow's dictionary encoding: a Python ``str`` only per distinct
-    value, none per row; missing values get code -1."""
+    value, none per row; missing values get code -1. Mostly distinct values (ticket ids,
+    timestamps) are not encoded, as in :func:`_unique_map`: (None, values)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     arr = pa.array(values.array)
+    if len(arr) > 400_000 and pc.count_distinct(arr.slice(0, 200_000)).as_py() > 100_000:
+        return None, values.to_numpy(dtype=object)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     encoded = arr.dictionary_encode()
@@ -85,7 +89,7 @@ def _unique_map(values) -> tuple[np.ndarray | None, np.ndarray]:
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.codes.to_numpy(dtype=np.int64), np.asarray(values.cat.categories, dtype=object)
     if isinstance(values, pd.Series) and _arrow_text(values.dtype):
-        return _arrow_unique_map(values)
+        return _arrow_unique_map(values)  # same thresholds as below
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     n = len(arr)
     if n > 400_000:

@@ -55,7 +55,8 @@ class RawSheet:
     ``frame`` has one column per source column (named by its header text, made unique) and
     object dtype; text stays text (``"NA"`` is not missing). A worksheet read by
     :mod:`cs_desk.io.typed_sheets` has typed columns instead (float64, datetime64, ``str``,
-    bool) holding the same values. ``row_numbers[i]`` is the 1-based
+    bool) holding the same values, and a big csv parsed by Arrow (:func:`_csv_arrow`) has
+    ``str`` columns. ``row_numbers[i]`` is the 1-based
     row of data row ``i`` as the user sees it (the header of a csv is row 1).
     """
 
@@ -724,8 +725,83 @@ def detect_delimiter(sample: str) -> str:
     return best
 
 
-def read_csv(path: str | Path) -> ReadResult:
-    """Read a delimited text file. Every cell stays text (``"NA"`` is North America)."""
+#: below this many characters a file is parsed by pandas alone (the Arrow route's set-up costs more)
+ARROW_CSV_MIN_CHARS = 1 << 20
+
+
+def _csv_arrow(text: str, delim: str, file: str, hints: dict) -> ReadResult | None:
+    """The file parsed by Arrow's multi-threaded csv reader into ``str`` columns (no Python
+    object per cell), giving exactly what the pandas route gives, or None to leave it to that
+    route: when pyarrow is missing or any record has another number of fields than the first
+    (ragged rows, a title line above the table), since pandas pads such rows.
+
+    Same rules as the pandas route: every cell is text ("" for an empty field, nothing becomes
+    missing), quotes as in RFC 4180 with newlines inside quoted fields, blank lines are rows
+    (empty rows are dropped by the sheet rules, their numbers kept), row numbers count records.
+    The header, empty columns and empty rows follow :func:`rows_to_sheet`."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    data = text.encode("utf-8")
+    first = pacsv.read_csv(  # the first record alone gives the number of columns
+        pa.py_buffer(data[: data.find(b"\n") + 1 or len(data)]),
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                             null_values=[], column_types=None))
+    names = [f"f{i}" for i in range(first.num_columns)]
+    table = pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+        parse_options=pacsv.ParseOptions(delimiter=delim, quote_char='"', double_quote=True, escape_char=False,
+                                         newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[],
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    del data
+    head = table.slice(0, HEADER_SCAN_ROWS + 10).to_pylist()
+    head_rows = [[row[n] for n in names] for row in head]
+    h = detect_header(head_rows)
+    if h is None:
+        return None  # no data in the first rows: the pandas route reports it
+    body = table.slice(h + 1)
+    header = head_rows[h]
+    # an empty cell is "" (never null here); a column is kept when it has a header or a value
+    empty = [pc.equal(body.column(n), "").combine_chunks() for n in names]
+    keep_cols = [j for j, n in enumerate(names)
+                 if not _is_empty(header[j]) or not (pc.all(empty[j]).as_py() is not False)]
+    row_numbers = np.arange(body.num_rows, dtype=np.int64) + 1 + h + 1
+    if keep_cols:
+        all_empty = np.ones(body.num_rows, dtype=bool)
+        for j in keep_cols:
+            all_empty &= empty[j].to_numpy(zero_copy_only=False)
+        keep_rows = ~all_empty
+    else:
+        keep_rows = np.zeros(body.num_rows, dtype=bool)
+    body = body.select([names[j] for j in keep_cols])
+    if not keep_rows.all():
+        body = body.filter(pa.array(keep_rows))
+        row_numbers = row_numbers[keep_rows]
+    frame = body.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get,
+                           self_destruct=True)
+    frame.columns = _header_names([header[j] for j in keep_cols], letters=False)
+    raw = RawSheet(file=file, sheet=None, header_row=1 + h, frame=frame, row_numbers=row_numbers,
+                   hints=dict(hints))
+    problems = []
+    if len(frame) == 0:
+        problems.append(_problem(Code.EMPTY_SHEET, "The sheet has a header but no data rows.", file,
+                                 Severity.INFO, sheet=None, row=raw.header_row))
+    return [raw], problems
+
+
+def read_csv(path: str | Path, arrow: bool = True) -> ReadResult:
+    """Read a delimited text file. Every cell stays text (``"NA"`` is North America).
+
+    Big files are parsed by Arrow when pyarrow is installed and every record has the same
+    number of fields (:func:`_csv_arrow`: ``str`` columns, the same cells); otherwise, or with
+    ``arrow=False``, by pandas (object columns)."""
     p = Path(path)
     file = str(path)
     if not p.is_file():
@@ -742,6 +818,16 @@ def read_csv(path: str | Path) -> ReadResult:
     if not text.strip():
         return [], [_problem(Code.EMPTY_SHEET, "The file is empty.", file, Severity.INFO)]
     delim = detect_delimiter(text[: 1 << 16])
+    hints = {"encoding": encoding, "delimiter": delim}
+    if delim == ";":
+        hints["decimal"] = ","  # semicolon files come from locales with decimal commas
+    if arrow and len(text) > ARROW_CSV_MIN_CHARS:
+        try:
+            got = _csv_arrow(text, delim, file, hints)
+        except Exception:  # noqa: BLE001 - the Arrow route is only a shortcut: parse with pandas
+            got = None
+        if got is not None:
+            return got
     sample_rows = list(csv.reader(text[: 1 << 16].splitlines()[:HEADER_SCAN_ROWS * 4], delimiter=delim))
     width = max((len(r) for r in sample_rows), default=1)
     try:
@@ -752,9 +838,6 @@ def read_csv(path: str | Path) -> ReadResult:
     except (pd.errors.ParserError, ValueError):
         # ragged rows (more fields than the sample showed): the csv module pads nothing, so do it
         rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)]
-    hints = {"encoding": encoding, "delimiter": delim}
-    if delim == ";":
-        hints["decimal"] = ","  # semicolon files come from locales with decimal commas
     sheet, problems = rows_to_sheet(rows, file, None, first_row=1, letters=False, hints=hints)
     return ([sheet] if sheet is not None else []), problems
 

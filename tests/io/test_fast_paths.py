@@ -160,3 +160,16 @@ def test_arrow_text_cleaned_like_object_text():
         (a_vals, a_status), (o_vals, o_status) = parse(arrow), parse(obj)
         assert np.array_equal(a_status, o_status)
         assert pd.Series(a_vals, dtype=object).fillna("<na>").tolist() == pd.Series(o_vals, dtype=object).fillna("<na>").tolist()
+
+
+def test_arrow_text_mostly_distinct_is_not_encoded():
+    """Ticket ids and timestamps: each value once, so no codes (as on the object route)."""
+    pytest.importorskip("pyarrow")
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
+    distinct = pd.Series(pd.array([f"T{i}" for i in range(450_000)], dtype=dtype))
+    codes, values = clean._unique_map(distinct)
+    assert codes is None and values.dtype == object and values[0] == "T0" and values[-1] == "T449999"
+    assert clean._unique_map(distinct.astype(object))[0] is None
+    repeated = pd.Series(pd.array([f"A{i % 1000}" for i in range(450_000)], dtype=dtype))
+    codes, uniques = clean._unique_map(repeated)
+    assert len(uniques) == 1000 and (uniques[codes] == repeated.to_numpy(dtype=object)).all()
