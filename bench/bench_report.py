@@ -4,7 +4,9 @@ Budgets (issue 7): load + compute + KPI workbook with the 100k-row Accounts shee
 end; the PDF <= 15 s. The demo portfolio (``demo.generate(100_000, usage=False)``) is written as
 input files once and cached under ``bench/.cache``; the timed run reads them like any user file.
 
-    python bench/bench_report.py [--accounts 100000] [--months 36] [--no-pdf] [--writers]
+    python bench/bench_report.py [--accounts 100000] [--months 36] [--no-pdf] [--writers] [--keep]
+
+The files written (≈ 60-100 MB a run) are removed at the end unless ``--keep`` is given.
 
 ``--writers`` also times the Accounts sheet alone three ways: xlsxwriter cell by cell (the
 fallback), cs-desk's fast path (``cs_desk.report.xlsxfast``) and rustpy-xlsxwriter when it is
@@ -13,6 +15,7 @@ installed (it is not a dependency; see docs/reports.md).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -49,13 +52,24 @@ def main() -> int:
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--no-pdf", action="store_true")
     ap.add_argument("--writers", action="store_true", help="also compare xlsx writers on the Accounts sheet")
+    ap.add_argument("--keep", action="store_true", help="keep the files written (their folder is printed)")
     args = ap.parse_args()
-
-    from cs_desk import io
-    from cs_desk.report import build_bundle, write_pdf, write_workbook
 
     files = inputs(args.accounts, args.months)
     out = Path(tempfile.mkdtemp(prefix="cs-desk-bench-report-"))
+    try:
+        return run(args, files, out)
+    finally:
+        if args.keep:
+            print(f"  (files kept in {out})")
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def run(args, files: list[Path], out: Path) -> int:
+    from cs_desk import io
+    from cs_desk.report import build_bundle, write_pdf, write_workbook
+
     print(f"cs-desk report benchmark: demo at {args.accounts:,} accounts x {args.months} months "
           f"({', '.join(p.name for p in files)})")
     t0 = time.perf_counter()
@@ -97,7 +111,7 @@ def main() -> int:
         _line("portfolio PDF (write_pdf)", t_pdf, f"(budget {PDF_BUDGET:.0f} s: {verdict})")
     if args.writers:
         compare_writers(bundle, out)
-    print(f"  (files in {out}; {cols} snapshot columns)")
+    print(f"  ({cols} snapshot columns)")
     return 0
 
 
