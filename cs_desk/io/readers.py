@@ -210,11 +210,14 @@ def rows_to_sheet(rows: list[list], file: str, sheet: str | None, first_row: int
     frame = pd.DataFrame(arr, columns=names, dtype=object, copy=False)  # arr is ours: no second copy
     raw = RawSheet(file=file, sheet=sheet, header_row=first_row + h, frame=frame,
                    row_numbers=row_numbers, hints=dict(hints or {}))
-    problems = []
-    if len(frame) == 0:
-        problems.append(_problem(Code.EMPTY_SHEET, "The sheet has a header but no data rows.", file,
-                                 Severity.INFO, sheet=sheet, row=raw.header_row))
-    return raw, problems
+    return raw, _no_data_rows(raw)
+
+
+def _no_data_rows(raw: RawSheet) -> list[Problem]:
+    if len(raw.frame):
+        return []
+    return [_problem(Code.EMPTY_SHEET, "The sheet has a header but no data rows.", raw.file,
+                     Severity.INFO, sheet=raw.sheet, row=raw.header_row)]
 
 
 # --------------------------------------------------------------------------- file sniffing
@@ -746,20 +749,19 @@ def _csv_arrow(text: str, delim: str, file: str, hints: dict) -> ReadResult | No
     except ImportError:
         return None
     data = text.encode("utf-8")
-    first = pacsv.read_csv(  # the first record alone gives the number of columns
-        pa.py_buffer(data[: data.find(b"\n") + 1 or len(data)]),
+    parse = pacsv.ParseOptions(delimiter=delim, quote_char='"', double_quote=True, escape_char=False,
+                               newlines_in_values=True, ignore_empty_lines=False)
+    as_text = {"null_values": [], "strings_can_be_null": False, "quoted_strings_can_be_null": False}
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    first = pacsv.read_csv(  # the first line alone gives the number of columns
+        pa.py_buffer(data[: min(ends) + 1] if ends else data), parse_options=parse,
         read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
-        parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False,
-                                             null_values=[], column_types=None))
+        convert_options=pacsv.ConvertOptions(**as_text))
     names = [f"f{i}" for i in range(first.num_columns)]
-    table = pacsv.read_csv(
-        pa.py_buffer(data),
+    table = pacsv.read_csv(  # every record must have that many fields, or this raises
+        pa.py_buffer(data), parse_options=parse,
         read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
-        parse_options=pacsv.ParseOptions(delimiter=delim, quote_char='"', double_quote=True, escape_char=False,
-                                         newlines_in_values=True, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[],
-                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, **as_text))
     del data
     head = table.slice(0, HEADER_SCAN_ROWS + 10).to_pylist()
     head_rows = [[row[n] for n in names] for row in head]
@@ -770,14 +772,14 @@ def _csv_arrow(text: str, delim: str, file: str, hints: dict) -> ReadResult | No
     header = head_rows[h]
     # an empty cell is "" (never null here); a column is kept when it has a header or a value
     empty = [pc.equal(body.column(n), "").combine_chunks() for n in names]
-    keep_cols = [j for j, n in enumerate(names)
-                 if not _is_empty(header[j]) or not (pc.all(empty[j]).as_py() is not False)]
+    all_empty = [pc.all(e).as_py() is not False for e in empty]  # pc.all of no rows is null: empty
+    keep_cols = [j for j in range(len(names)) if not _is_empty(header[j]) or not all_empty[j]]
     row_numbers = np.arange(body.num_rows, dtype=np.int64) + 1 + h + 1
     if keep_cols:
-        all_empty = np.ones(body.num_rows, dtype=bool)
+        blank = np.ones(body.num_rows, dtype=bool)
         for j in keep_cols:
-            all_empty &= empty[j].to_numpy(zero_copy_only=False)
-        keep_rows = ~all_empty
+            blank &= empty[j].to_numpy(zero_copy_only=False)
+        keep_rows = ~blank
     else:
         keep_rows = np.zeros(body.num_rows, dtype=bool)
     body = body.select([names[j] for j in keep_cols])
@@ -789,11 +791,7 @@ def _csv_arrow(text: str, delim: str, file: str, hints: dict) -> ReadResult | No
     frame.columns = _header_names([header[j] for j in keep_cols], letters=False)
     raw = RawSheet(file=file, sheet=None, header_row=1 + h, frame=frame, row_numbers=row_numbers,
                    hints=dict(hints))
-    problems = []
-    if len(frame) == 0:
-        problems.append(_problem(Code.EMPTY_SHEET, "The sheet has a header but no data rows.", file,
-                                 Severity.INFO, sheet=None, row=raw.header_row))
-    return [raw], problems
+    return [raw], _no_data_rows(raw)
 
 
 def read_csv(path: str | Path, arrow: bool = True) -> ReadResult:
