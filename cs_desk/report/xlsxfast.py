@@ -7,8 +7,9 @@ the whole data range — and write the *first* data row only. Once xlsxwriter ha
 package, :func:`splice` copies it and, for each such sheet, reads the style of every column from
 that first row and appends the remaining rows as SpreadsheetML built column by column (text as
 inline strings, numbers as numbers, dates as serial numbers in the column's date format; text is
-never a formula, whatever it starts with). Compression runs on a second thread: zlib releases
-the GIL, so building the next rows and compressing the previous ones overlap.
+never a formula, whatever it starts with). Compression runs on a second thread: zlib and ISA-L
+(:func:`fast_deflate`) release the GIL, so building the next rows and compressing the previous
+ones overlap.
 
 Why not a Rust writer (rustpy-xlsxwriter, ~1.6 s for 100k x 18 cells)? It writes whole
 workbooks only, so the Summary charts could not reference other sheets or set series colours,
@@ -21,6 +22,7 @@ import queue
 import re
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
@@ -201,6 +203,7 @@ def splice(source: BinaryIO | str, target: BinaryIO | str, pending: list[Pending
                           lambda m: f'<dimension ref="{m.group(1)}:{m.group(2)}{last_number}"/>', head, count=1)
             big = len(job.frame) * job.frame.shape[1] * 120 > 1_500_000_000
             with zout.open(info.filename, "w", force_zip64=big) as stream:
+                fast_deflate(stream)
                 writer = _Writer(stream)
                 try:
                     writer.put(head.encode("utf-8"))
@@ -215,6 +218,24 @@ def splice(source: BinaryIO | str, target: BinaryIO | str, pending: list[Pending
                     writer.put(tail.encode("utf-8"))
                 finally:
                     writer.close()
+
+
+def fast_deflate(stream) -> bool:
+    """Let ISA-L (the ``isal`` package of the ``fast`` extra) deflate a zip member that
+    :meth:`zipfile.ZipFile.open` just opened for writing: the same deflate format, about 4x the
+    speed of zlib at level 1 on sheet XML and a little smaller. zipfile still writes the
+    headers and the CRC. Returns False, leaving zlib in place, without isal or when the stream
+    is not a fresh deflating zipfile member (zipfile offers no public hook for the compressor,
+    so this checks the private attributes it replaces)."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return False
+    if (type(stream).__name__ != "_ZipWriteFile" or getattr(stream, "_compressor", None) is None
+            or getattr(stream, "_file_size", None) != 0 or getattr(stream, "_compress_size", None) != 0):
+        return False
+    stream._compressor = isal_zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return True
 
 
 def _cancelled():

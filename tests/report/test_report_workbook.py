@@ -191,3 +191,34 @@ def test_libreoffice_opens_the_workbook(workbook_path, tmp_path):
     assert len(reader.pages) >= 3
     first = reader.pages[0].extract_text()
     assert "Customer success portfolio report" in first and "Headline KPIs" in first
+
+
+def test_fast_deflate_member_reads_back(tmp_path):
+    """With isal installed a spliced sheet is deflated by ISA-L inside a zipfile member: zipfile
+    reads it back byte for byte with a good CRC; anything but a fresh deflating member is left
+    to zlib."""
+    import random
+
+    rnd = random.Random(5)
+    data = "".join(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>ACC-{rnd.randrange(10**6)}</t></is></c>'
+                   f'<c r="B{i}"><v>{rnd.random()}</v></c></row>' for i in range(30_000)).encode()
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("sheet.xml", "w") as stream:
+            took = xlsxfast.fast_deflate(stream)
+            for i in range(0, len(data), 1 << 16):
+                stream.write(data[i:i + (1 << 16)])
+            assert not xlsxfast.fast_deflate(stream)  # bytes already written: left alone
+    try:
+        import isal  # noqa: F401
+        assert took
+    except ImportError:
+        assert not took
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert zf.read("sheet.xml") == data
+        assert zf.getinfo("sheet.xml").compress_size < len(data) / 3
+    with zipfile.ZipFile(tmp_path / "s.zip", "w", zipfile.ZIP_STORED) as zf, zf.open("a", "w") as stream:
+        assert not xlsxfast.fast_deflate(stream)  # a stored member has no compressor to replace
+    with open(tmp_path / "plain.bin", "wb") as fh:
+        assert not xlsxfast.fast_deflate(fh)  # not a zip member at all
