@@ -65,15 +65,27 @@ def _arrow_text(dtype) -> bool:
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
+#: a column of more than this many values is first sampled (its first :data:`_SAMPLE` values); when
+#: the sample holds more than :data:`_SAMPLE_DISTINCT` distinct values, the column is not factorized
+_SAMPLED_ABOVE, _SAMPLE, _SAMPLE_DISTINCT = 400_000, 200_000, 100_000
+
+
+def _mostly_distinct(n: int, distinct_in_sample: Callable[[int], int]) -> bool:
+    """Whether a column of ``n`` values is mostly distinct values (ticket ids, timestamps), so
+    that factorizing it costs more than parsing every value; ``distinct_in_sample(k)`` counts
+    the distinct values among the first ``k``."""
+    return n > _SAMPLED_ABOVE and distinct_in_sample(_SAMPLE) > _SAMPLE_DISTINCT
+
+
 def _arrow_unique_map(values: pd.Series) -> tuple[np.ndarray | None, np.ndarray]:
     """(codes, uniques) by Arrow's dictionary encoding: a Python ``str`` only per distinct
-    value, none per row; missing values get code -1. Mostly distinct values (ticket ids,
-    timestamps) are not encoded, as in :func:`_unique_map`: (None, values)."""
+    value, none per row; missing values get code -1. Mostly distinct values are not encoded,
+    as in :func:`_unique_map`: (None, values)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     arr = pa.array(values.array)
-    if len(arr) > 400_000 and pc.count_distinct(arr.slice(0, 200_000)).as_py() > 100_000:
+    if _mostly_distinct(len(arr), lambda k: pc.count_distinct(arr.slice(0, k)).as_py()):
         return None, values.to_numpy(dtype=object)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -89,13 +101,10 @@ def _unique_map(values) -> tuple[np.ndarray | None, np.ndarray]:
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.codes.to_numpy(dtype=np.int64), np.asarray(values.cat.categories, dtype=object)
     if isinstance(values, pd.Series) and _arrow_text(values.dtype):
-        return _arrow_unique_map(values)  # same thresholds as below
+        return _arrow_unique_map(values)
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
-    n = len(arr)
-    if n > 400_000:
-        _, head = pd.factorize(arr[:200_000], use_na_sentinel=True)
-        if len(head) > 100_000:
-            return None, arr
+    if _mostly_distinct(len(arr), lambda k: len(pd.factorize(arr[:k], use_na_sentinel=True)[1])):
+        return None, arr
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     return codes, np.asarray(uniques, dtype=object)
 
