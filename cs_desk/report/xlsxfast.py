@@ -203,7 +203,7 @@ def splice(source: BinaryIO | str, target: BinaryIO | str, pending: list[Pending
                           lambda m: f'<dimension ref="{m.group(1)}:{m.group(2)}{last_number}"/>', head, count=1)
             big = len(job.frame) * job.frame.shape[1] * 120 > 1_500_000_000
             with zout.open(info.filename, "w", force_zip64=big) as stream:
-                fast_deflate(stream)
+                fast_deflate(stream, level)
                 writer = _Writer(stream)
                 try:
                     writer.put(head.encode("utf-8"))
@@ -220,13 +220,14 @@ def splice(source: BinaryIO | str, target: BinaryIO | str, pending: list[Pending
                     writer.close()
 
 
-def fast_deflate(stream) -> bool:
+def fast_deflate(stream, level: int = 1) -> bool:
     """Let ISA-L (the ``isal`` package of the ``fast`` extra) deflate a zip member that
     :meth:`zipfile.ZipFile.open` just opened for writing: the same deflate format, about 4x the
-    speed of zlib at level 1 on sheet XML and a little smaller. zipfile still writes the
-    headers and the CRC. Returns False, leaving zlib in place, without isal or when the stream
-    is not a fresh deflating zipfile member (zipfile offers no public hook for the compressor,
-    so this checks the private attributes it replaces)."""
+    speed of zlib at level 1 on sheet XML and a little smaller. ``level`` is zlib's, capped at
+    ISA-L's highest (3). zipfile still writes the headers and the CRC. Returns False, leaving
+    zlib in place, without isal or when the stream is not a fresh deflating zipfile member
+    (zipfile offers no public hook for the compressor, so this checks the private attributes
+    it replaces)."""
     try:
         from isal import isal_zlib
     except ImportError:
@@ -234,7 +235,8 @@ def fast_deflate(stream) -> bool:
     if (type(stream).__name__ != "_ZipWriteFile" or getattr(stream, "_compressor", None) is None
             or getattr(stream, "_file_size", None) != 0 or getattr(stream, "_compress_size", None) != 0):
         return False
-    stream._compressor = isal_zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
+    stream._compressor = isal_zlib.compressobj(min(max(level, 0), isal_zlib.ISAL_BEST_COMPRESSION),
+                                               zlib.DEFLATED, -zlib.MAX_WBITS)
     return True
 
 
